@@ -1,0 +1,160 @@
+"""Runtime plumbing every notebook starts with: seeds, device, threads, FAST flag.
+
+Taught in 00_start_here. Nothing here runs at import time: `setup()` is the one call
+that changes global state, so importing `course` never seeds or reconfigures anything.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import random
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+# At or below this many usable cores, one torch thread is faster for the course's
+# small models (measured 10-40x on 2 cores: thread hand-off dominates tiny matmuls).
+SMALL_CPU_CORES = 4
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What `setup()` chose; notebooks pass `.device` to models and `.seed` to cards."""
+
+    seed: int
+    device: torch.device
+    fast: bool
+    threads: int
+    torch_version: str
+
+    @property
+    def mode(self) -> str:
+        return "FAST" if self.fast else "FULL"
+
+    def pick(self, sizes):
+        """The FAST or FULL member of a `(fast, full)` pair from the parameters cell."""
+        if not isinstance(sizes, (tuple, list)) or len(sizes) != 2:
+            raise ValueError(f"sizes must be a (fast, full) pair, got {sizes!r}")
+        return sizes[0] if self.fast else sizes[1]
+
+    def summary(self) -> str:
+        return (f"device={self.device.type} | torch {self.torch_version} | "
+                f"threads={self.threads} | seed={self.seed} | mode={self.mode}")
+
+
+def fast_mode(default: bool = False) -> bool:
+    """True when the environment asks for the quick run (`COURSE_FAST=1`).
+
+    The `parameters` cell calls this for FAST's default; papermill's `-p FAST ...`
+    overrides that cell, so both ways of asking agree.
+    """
+    raw = os.environ.get("COURSE_FAST")
+    if raw is None:
+        return bool(default)
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"COURSE_FAST must be one of {sorted(_TRUE | _FALSE - {''})}, got {raw!r}")
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (respects CPU affinity and container limits)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def choose_threads(cores: int | None = None) -> int:
+    """One torch thread on small CPUs, torch's default (all cores) on bigger ones."""
+    cores = usable_cores() if cores is None else cores
+    if not isinstance(cores, int) or cores < 1:
+        raise ValueError(f"cores must be a positive integer, got {cores!r}")
+    return 1 if cores <= SMALL_CPU_CORES else cores
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """CUDA when present, else Apple MPS, else CPU; `prefer='cpu'` forces the CPU."""
+    if prefer is not None:
+        if prefer not in {"cpu", "cuda", "mps"}:
+            raise ValueError(f"prefer must be 'cpu', 'cuda' or 'mps', got {prefer!r}")
+        if prefer == "cuda" and not torch.cuda.is_available():
+            raise ValueError("prefer='cuda' but no CUDA device is available")
+        return torch.device(prefer)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python's `random`, NumPy's legacy global RNG and torch (CPU and CUDA)."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    random.seed(int(seed))
+    np.random.seed(int(seed))
+    torch.manual_seed(int(seed))
+
+
+def setup(seed: int = 0, fast: bool | None = None, device: str | None = None,
+          threads: int | None = None, quiet: bool = False) -> Runtime:
+    """Seed everything, pick device and threads, set the plot style; print one line.
+
+    Args:
+        seed: seed for python, numpy and torch.
+        fast: FAST mode; `None` reads `COURSE_FAST` (the parameters cell usually passes FAST).
+        device: force 'cpu'/'cuda'/'mps'; `None` takes a GPU when there is one.
+        threads: torch CPU threads; `None` picks one on small CPUs (see `choose_threads`).
+        quiet: skip the summary line.
+    Returns:
+        a `Runtime` with the choices made.
+    """
+    from . import plots  # local: plots imports matplotlib, which runtime users may not need
+
+    seed_everything(seed)
+    fast = fast_mode() if fast is None else bool(fast)
+    n_threads = choose_threads() if threads is None else threads
+    if not isinstance(n_threads, int) or n_threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    torch.set_num_threads(n_threads)
+    rt = Runtime(seed=int(seed), device=get_device(device), fast=fast,
+                 threads=n_threads, torch_version=torch.__version__)
+    plots.use_style()
+    if not quiet:
+        print(rt.summary())
+    return rt
+
+
+class Stopwatch:
+    """Wall-clock timer for reproduction cards: `with Stopwatch() as sw: ...; sw.seconds`."""
+
+    def __enter__(self) -> "Stopwatch":
+        self._start = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self._start
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._start
+
+
+def show_source(obj) -> None:
+    """Display a course function's source in the notebook, so a lesson can teach code
+    that lives in `course/` (shared by two notebooks) without writing a twin of it."""
+    try:
+        src = inspect.getsource(obj)
+    except (TypeError, OSError) as err:
+        raise ValueError(f"show_source needs a function or class defined in Python, got {obj!r}") from err
+    try:
+        from IPython.display import Markdown, display
+        display(Markdown(f"```python\n{src}\n```"))
+    except ImportError:  # plain python
+        print(src)

@@ -1,0 +1,75 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import course
+from course import runtime
+
+
+def test_fast_mode_reads_environment(monkeypatch):
+    monkeypatch.delenv("COURSE_FAST", raising=False)
+    assert runtime.fast_mode() is False
+    assert runtime.fast_mode(default=True) is True
+    for raw, expected in [("1", True), ("true", True), ("YES", True), ("0", False), ("off", False), ("", False)]:
+        monkeypatch.setenv("COURSE_FAST", raw)
+        assert runtime.fast_mode() is expected
+
+
+def test_fast_mode_rejects_garbage(monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "maybe")
+    with pytest.raises(ValueError, match="COURSE_FAST"):
+        runtime.fast_mode()
+
+
+def test_one_thread_on_small_cpus():
+    assert runtime.choose_threads(1) == 1
+    assert runtime.choose_threads(2) == 1
+    assert runtime.choose_threads(4) == 1
+    assert runtime.choose_threads(16) == 16
+    with pytest.raises(ValueError, match="cores"):
+        runtime.choose_threads(0)
+
+
+def test_setup_seeds_everything_and_reports(capsys):
+    rt = course.setup(seed=7, fast=True, threads=1)
+    a = (random.random(), np.random.rand(), torch.rand(1).item())
+    course.setup(seed=7, fast=True, threads=1, quiet=True)
+    b = (random.random(), np.random.rand(), torch.rand(1).item())
+    assert a == b
+    assert torch.get_num_threads() == 1
+    line = capsys.readouterr().out.strip().splitlines()[0]
+    assert "mode=FAST" in line and "torch" in line and "device=" in line
+    assert rt.pick((10, 1000)) == 10
+    assert course.setup(seed=7, fast=False, quiet=True).pick((10, 1000)) == 1000
+
+
+def test_setup_and_seed_reject_bad_input():
+    with pytest.raises(ValueError, match="seed"):
+        runtime.seed_everything(-1)
+    with pytest.raises(ValueError, match="seed"):
+        runtime.seed_everything(1.5)
+    with pytest.raises(ValueError, match="threads"):
+        course.setup(seed=0, threads=0, quiet=True)
+    with pytest.raises(ValueError, match="prefer"):
+        runtime.get_device("tpu")
+    rt = course.setup(seed=0, quiet=True)
+    with pytest.raises(ValueError, match="pair"):
+        rt.pick(5)
+
+
+def test_device_falls_back_to_cpu_without_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert runtime.get_device().type == "cpu"
+    with pytest.raises(ValueError, match="no CUDA"):
+        runtime.get_device("cuda")
+
+
+def test_stopwatch_and_show_source(capsys):
+    with course.Stopwatch() as sw:
+        sum(range(10000))
+    assert sw.seconds > 0
+    course.show_source(runtime.choose_threads)
+    with pytest.raises(ValueError, match="show_source"):
+        course.show_source(42)
