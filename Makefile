@@ -34,13 +34,14 @@ unit: setup
 
 # FULL mode: papermill runs every notebook into build/ (git-ignored), then the report.
 reproduce: setup
-	@mkdir -p $(BUILD)
-	@for nb in $(NOTEBOOKS); do \
+	@mkdir -p $(BUILD); failed=""; \
+	for nb in $(NOTEBOOKS); do \
 	  echo "== $$nb (FULL)"; \
 	  OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/papermill --cwd notebooks -p FAST False \
-	    "$$nb" "$(BUILD)/$$(basename $$nb)" || exit 1; \
-	done
-	$(MAKE) report
+	    "$$nb" "$(BUILD)/$$(basename $$nb)" || failed="$$failed $$nb"; \
+	done; \
+	$(MAKE) --no-print-directory report; \
+	if [ -n "$$failed" ]; then echo "FULL runs failed:$$failed"; exit 1; fi
 
 report: setup
 	$(BIN)/python -m course.results RESULTS.md
