@@ -101,11 +101,11 @@ def bar_compare(values: dict[str, float], targets: dict[str, tuple[float, float]
         raise ValueError("values must not be empty")
     ax = ax or plt.gca()
     names = list(values)
-    ax.bar(names, [values[n] for n in names], color=[color(n.split()[0]) or "C0" for n in names])
+    ax.bar(names, [values[n] for n in names], color=[color(n.split()[0]) or "C0" for n in names], zorder=2)
     for i, n in enumerate(names):
         ax.text(i, values[n], f"{values[n]:.1f}", ha="center", va="bottom", fontsize=8)
         if targets and n in targets:
             lo, hi = targets[n]
-            ax.fill_between([i - 0.4, i + 0.4], lo, hi, color="k", alpha=0.15, lw=0)
+            ax.fill_between([i - 0.45, i + 0.45], lo, hi, color="k", alpha=0.15, lw=0, zorder=1)
     ax.set_ylabel(ylabel)
     return ax

@@ -110,8 +110,9 @@ def panel(fn: Callable, controls: dict[str, W.Widget], title: str = "", live: bo
 def live_plot(draw: Callable[..., None], every: int = 1) -> Callable:
     """A callback for `course.train.fit` that redraws a figure in place as training goes.
 
-    `draw(history)` draws into the current figure. Inside a panel's output the figure is
-    replaced at each evaluation; outside Jupyter it does nothing visible.
+    `draw(history)` draws into the current figure. Meant for the function a panel runs:
+    inside the panel's output the figure is replaced at each evaluation. Called in a plain
+    cell, it clears that cell's whole output at each evaluation.
     """
     if every < 1:
         raise ValueError(f"every must be >= 1, got {every}")
