@@ -228,3 +228,79 @@ def test_nearly_void_designs_give_huge_compliance_not_an_error():
         x[x < rng.uniform(0.3, 0.9)] = 1e-28
         c = fea.compliance(torch.tensor(x), problem)
         assert torch.isfinite(c) and c.item() > 0
+
+
+# ---------------------------------------------------------------- optimizers (MMA, OC)
+def _gaussian_task(problem, width=1.0):
+    objective = lambda x: fea.compliance(fea.gaussian_filter(x, width), problem)
+    volume = lambda x: fea.gaussian_filter(x, width).mean()
+    return objective, volume, np.full(problem.shape, problem.volfrac)
+
+
+@pytest.mark.parametrize("driver", ["mma", "oc"])
+def test_optimizers_lower_compliance_and_meet_the_volume(driver):
+    problem = fea.mbb_beam(30, 10, 0.5)
+    objective, volume, x0 = _gaussian_task(problem)
+    seen = []
+    if driver == "mma":
+        run = fea.optimize_mma(objective, volume, problem.volfrac, x0, 30,
+                               callback=lambda losses, designs: seen.append(len(losses)))
+    else:
+        run = fea.optimize_oc(objective, volume, problem.volfrac, x0, 30,
+                              callback=lambda losses, designs: seen.append(len(losses)))
+    assert isinstance(run, fea.DesignHistory)
+    assert run.losses.shape == (30,) and run.volumes.shape == (30,) and len(run.designs) == 30
+    assert seen == list(range(1, 31))              # one callback per evaluation
+    assert all(d.shape == problem.shape for d in run.designs)
+    np.testing.assert_allclose(run.designs[0], x0)  # the first evaluation is the start
+    assert run.losses[-1] < 0.5 * run.losses[0]
+    # the records agree with each other: loss and volume are those of the recorded design
+    last = torch.tensor(run.designs[-1])
+    assert run.losses[-1] == pytest.approx(objective(last).item(), rel=1e-12)
+    assert run.volumes[-1] == pytest.approx(volume(last).item(), rel=1e-12)
+    assert run.volumes[-1] <= problem.volfrac + 1e-6
+    assert all(((d >= 0) & (d <= 1)).all() for d in run.designs)
+    if driver == "oc":                             # OC spends the budget and descends steadily
+        assert run.volumes[-1] > problem.volfrac - 1e-6
+        assert np.all(np.diff(run.losses) < 0)
+
+
+def test_optimizers_leave_x0_alone_and_take_torch_starts():
+    problem = fea.mbb_beam(12, 4, 0.4)
+    objective, volume, x0 = _gaussian_task(problem)
+    before = x0.copy()
+    a = fea.optimize_oc(objective, volume, 0.4, x0, 3)
+    b = fea.optimize_oc(objective, volume, 0.4, torch.tensor(x0), 3)
+    np.testing.assert_array_equal(x0, before)
+    np.testing.assert_array_equal(a.losses, b.losses)
+    assert len(fea.optimize_mma(objective, volume, 0.4, x0, 1).losses) == 1
+
+
+def test_optimizers_reject_bad_inputs():
+    problem = fea.mbb_beam(8, 4, 0.5)
+    objective, volume, x0 = _gaussian_task(problem)
+    for driver, steps_name in ((fea.optimize_mma, "evals"), (fea.optimize_oc, "iterations")):
+        with pytest.raises(ValueError, match=steps_name):
+            driver(objective, volume, 0.5, x0, 0)
+        with pytest.raises(ValueError, match=steps_name):
+            driver(objective, volume, 0.5, x0, 2.5)
+        with pytest.raises(ValueError, match="objective"):
+            driver("compliance", volume, 0.5, x0, 3)
+        with pytest.raises(ValueError, match="volume"):
+            driver(objective, None, 0.5, x0, 3)
+        with pytest.raises(ValueError, match="volfrac"):
+            driver(objective, volume, 1.2, x0, 3)
+        with pytest.raises(ValueError, match="x0"):
+            driver(objective, volume, 0.5, np.full(problem.shape, 1.5), 3)
+        with pytest.raises(ValueError, match="x0"):
+            driver(objective, volume, 0.5, np.full(problem.shape, np.nan), 3)
+        with pytest.raises(ValueError, match="x0"):
+            driver(objective, volume, 0.5, np.array([]), 3)
+        with pytest.raises(ValueError, match="callback"):
+            driver(objective, volume, 0.5, x0, 3, callback=42)
+        with pytest.raises(ValueError, match="scalar"):
+            driver(lambda x: fea.gaussian_filter(x, 1.0), volume, 0.5, x0, 3)
+    with pytest.raises(ValueError, match="move"):
+        fea.optimize_oc(objective, volume, 0.5, x0, 3, move=0)
+    with pytest.raises(ValueError, match="eta"):
+        fea.optimize_oc(objective, volume, 0.5, x0, 3, eta=1.5)
