@@ -47,7 +47,8 @@ def test_report_separates_full_evidence_from_fast_checks(tmp_path):
     assert "FULL: 1 of 2 claims reproduce" in report
     assert "partly (1/2)" in report
     assert "undertrained" in report
-    assert "FAST pipeline checks" in report
+    assert "FAST pipeline checks" not in report
+    assert "FAST pipeline checks" in results.render_report(tmp_path, include_fast=True)
     out = results.write_report(tmp_path / "R.md", tmp_path)
     assert out.read_text() == report
 
