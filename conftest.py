@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-SESSION = {"start": None, "results": None}
+SESSION = {"start": None, "results": None, "notebooks": set()}
 
 
 def pytest_configure(config):
@@ -26,6 +26,7 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     """Checks marked `after_notebooks` look at what the notebooks wrote: run them last."""
     items.sort(key=lambda item: item.get_closest_marker("after_notebooks") is not None)
+    SESSION["notebooks"] = {item.path.stem for item in items if item.path.suffix == ".ipynb"}
 
 
 @pytest.fixture
