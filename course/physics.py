@@ -298,27 +298,42 @@ def _rotate(v, angle):
 class TwoBody(NBody):
     """Two bodies in the plane (HNN task 4). Layout: (x1, y1, x2, y2, px1, py1, px2, py2).
 
-    `sample_initial`: centre of mass at rest at the origin, separation direction random,
-    each body at a distance uniform in `radius` from the centre of mass (scaled by mass
-    for unequal masses), speeds of a circular orbit times (1 + orbit_noise * N(0, 1)):
-    nearly circular, slightly elliptical orbits.
+    `sample_initial`: centre of mass at rest at the origin, speeds of a circular orbit
+    times (1 + orbit_noise * N(0, 1)) (nearly circular, slightly elliptical orbits,
+    counter-clockwise). Where body 1 starts depends on `sampling`:
+      'radius'      - direction uniform on the circle, distance from the centre of mass
+                      uniform in `radius` (what the paper's text says);
+      'coordinates' - body 1's x and y each uniform in `radius` (what the original code
+                      does: the first quadrant only, distances sqrt(2) * radius at most).
+    For unequal masses the distances scale with the mass ratio; equal masses put body 2
+    at minus body 1.
     """
+
+    SAMPLINGS = ("radius", "coordinates")
 
     name = "two-body"
 
     def __init__(self, m1: float = 1.0, m2: float = 1.0, G: float = 1.0, radius=(0.5, 1.5),
-                 orbit_noise: float = 0.05):
+                 orbit_noise: float = 0.05, sampling: str = "radius"):
         super().__init__([_positive("m1", m1), _positive("m2", m2)], G=G)
         self.radius = _interval("radius", radius)
         if self.radius[0] <= 0:
             raise ValueError(f"radius must be > 0 for an orbit, got {radius!r}")
         self.orbit_noise = _nonnegative("orbit_noise", orbit_noise)
+        if sampling not in self.SAMPLINGS:
+            raise ValueError(f"sampling must be one of {self.SAMPLINGS}, got {sampling!r}")
+        self.sampling = sampling
 
     def _sample(self, n, rng):
         m1, m2 = self.masses
         total = m1 + m2
-        separation = 2 * rng.uniform(*self.radius, n)          # equal masses: each body at `radius`
-        direction = _on_circle(n, rng, (1.0, 1.0))
+        if self.sampling == "radius":
+            separation = 2 * rng.uniform(*self.radius, n)      # equal masses: each body at `radius`
+            direction = _on_circle(n, rng, (1.0, 1.0))          # unit vector from body 1 to body 2
+        else:
+            body1 = rng.uniform(*self.radius, (n, 2))           # equal masses: body 1 exactly here
+            distance = np.linalg.norm(body1, axis=-1)
+            separation, direction = 2 * distance, -body1 / distance[:, None]
         speed = np.sqrt(self.G * total / separation)            # relative speed of a circular orbit
         speed = speed * (1 + self.orbit_noise * rng.standard_normal(n))
         rel_x = separation[:, None] * direction                 # r2 - r1

@@ -136,6 +136,24 @@ def test_two_body_initial_orbits_are_nearly_circular():
     assert np.all((distance[0] >= 1.0) & (distance[0] <= 3.0))    # 2 x radius in [0.5, 1.5]
 
 
+def test_two_body_coordinate_sampling_follows_the_original_code():
+    """Body 1's x, y each in [0.5, 1.5]; body 2 mirrored; speed of a circular orbit, 1/(2 sqrt(r))."""
+    system = P.TwoBody(orbit_noise=0.0, sampling="coordinates")
+    y0 = system.sample_initial(200, rng=0)
+    x, v = system.positions(y0), system.momenta(y0)
+    assert np.all((x[:, 0] >= 0.5) & (x[:, 0] <= 1.5))
+    np.testing.assert_allclose(x[:, 1], -x[:, 0], atol=1e-15)
+    np.testing.assert_allclose(v[:, 1], -v[:, 0], atol=1e-15)
+    r = np.linalg.norm(x[:, 0], axis=-1)
+    np.testing.assert_allclose(np.linalg.norm(v[:, 0], axis=-1), 0.5 / np.sqrt(r), rtol=1e-12)
+    assert np.all(x[:, 0, 0] * v[:, 0, 1] - x[:, 0, 1] * v[:, 0, 0] > 0)   # counter-clockwise
+    traj = P.reference(system.derivative, y0[:4], np.linspace(0, 10, 51))
+    distance = np.linalg.norm(np.diff(system.positions(traj), axis=-2)[..., 0, :], axis=-1)
+    np.testing.assert_allclose(distance, np.broadcast_to(distance[0], distance.shape), rtol=1e-7)
+    with pytest.raises(ValueError, match="sampling must be one of"):
+        P.TwoBody(sampling="polar")
+
+
 def test_double_pendulum_satisfies_euler_lagrange():
     """d/dt dL/dw = dL/dtheta along the analytic derivative, by finite differences of L."""
     system = P.DoublePendulum(m1=1.3, m2=0.7, l1=0.9, l2=1.2)
