@@ -44,6 +44,19 @@ def test_one_parameters_cell_with_fast(path):
     assert re.search(r"^FAST\s*=\s*course\.fast_mode\(\)", src, re.M), "FAST must default to course.fast_mode()"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_reads_every_parameter(path):
+    """papermill parses `name = value  # help`; an '=' in the comment hides the parameter
+    from `papermill --help-notebook` and makes every FULL run warn 'unknown parameter'."""
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    cell = next(c for c in load(path)["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    assigned = set(re.findall(r"^([A-Za-z_]\w*)\s*=", source(cell), re.M))
+    parsed = {p.name for p in PythonTranslator.inspect(nbformat.from_dict(dict(cell, source=source(cell))))}
+    assert "FAST" in parsed and assigned <= parsed, f"papermill cannot read {sorted(assigned - parsed)}"
+
+
 @pytest.mark.parametrize("path", PAPER_NOTEBOOKS, ids=lambda p: p.stem)
 def test_template_parts(path):
     nb = load(path)
