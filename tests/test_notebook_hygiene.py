@@ -3,7 +3,9 @@ import json
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
+from papermill.translators import PythonTranslator
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -48,9 +50,6 @@ def test_one_parameters_cell_with_fast(path):
 def test_papermill_reads_every_parameter(path):
     """papermill parses `name = value  # help`; an '=' in the comment hides the parameter
     from `papermill --help-notebook` and makes every FULL run warn 'unknown parameter'."""
-    import nbformat
-    from papermill.translators import PythonTranslator
-
     cell = next(c for c in load(path)["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
     assigned = set(re.findall(r"^([A-Za-z_]\w*)\s*=", source(cell), re.M))
     parsed = {p.name for p in PythonTranslator.inspect(nbformat.from_dict(dict(cell, source=source(cell))))}
