@@ -54,15 +54,21 @@ def paper(notebook: str) -> Paper:
 
 
 def status(p: Paper, notebook_dir: Path | None = None, results_directory: Path | None = None) -> str:
-    """'coming' without a notebook; else how many FULL claims reproduce (or 'ready')."""
+    """'coming' without a notebook; else how many FULL claims reproduce (checks not counted)."""
     folder = NOTEBOOK_DIR if notebook_dir is None else Path(notebook_dir)
     if not (folder / f"{p.notebook}.ipynb").exists():
         return "coming"
     full = results.load_cards(results_directory, notebook=p.notebook, mode="FULL")
     if not full:
         return "ready (no FULL run recorded)"
-    ok = sum(c.passed for c in full)
-    return f"{ok}/{len(full)} claims reproduce"
+    from .report import tally  # local: report imports results, as catalog does
+    t = tally(full)
+    text = f"{t['reproduces']}/{t['claims']} claims reproduce"
+    if t["partly"]:
+        text += f", {t['partly']} partly"
+    if t["untested"]:
+        text += f", {t['untested']} untested"
+    return text
 
 
 def table(link_prefix: str = "", notebook_dir: Path | None = None, results_directory: Path | None = None) -> str:

@@ -43,8 +43,10 @@ class Runtime:
         return sizes[0] if self.fast else sizes[1]
 
     def summary(self) -> str:
+        switch = ("FULL: set FAST = False in the parameters cell, or start without COURSE_FAST"
+                  if self.fast else "FAST: set FAST = True in the parameters cell, or `make lab FAST=1`")
         return (f"device={self.device.type} | torch {self.torch_version} | "
-                f"threads={self.threads} | seed={self.seed} | mode={self.mode}")
+                f"threads={self.threads} | seed={self.seed} | mode={self.mode} (for {switch})")
 
 
 def fast_mode(default: bool = False) -> bool:
@@ -81,16 +83,25 @@ def choose_threads(cores: int | None = None) -> int:
 
 
 def get_device(prefer: str | None = None) -> torch.device:
-    """CUDA when present, else Apple MPS, else CPU; `prefer='cpu'` forces the CPU."""
+    """CUDA when present, else Apple MPS (Apple-silicon Macs), else CPU; `prefer` forces one."""
     if prefer is not None:
         if prefer not in {"cpu", "cuda", "mps"}:
             raise ValueError(f"prefer must be 'cpu', 'cuda' or 'mps', got {prefer!r}")
         if prefer == "cuda" and not torch.cuda.is_available():
             raise ValueError("prefer='cuda' but no CUDA device is available")
+        if prefer == "mps" and not _mps_available():
+            raise ValueError("prefer='mps' but no Apple MPS device is available")
         return torch.device(prefer)
     if torch.cuda.is_available():
         return torch.device("cuda")
+    if _mps_available():
+        return torch.device("mps")
     return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
 
 
 def seed_everything(seed: int) -> None:
@@ -142,9 +153,6 @@ class Stopwatch:
     def __exit__(self, *exc) -> None:
         self.seconds = time.perf_counter() - self._start
 
-    def elapsed(self) -> float:
-        return time.perf_counter() - self._start
-
 
 def show_source(obj) -> None:
     """Display a course function's source in the notebook, so a lesson can teach code
@@ -154,7 +162,11 @@ def show_source(obj) -> None:
     except (TypeError, OSError) as err:
         raise ValueError(f"show_source needs a function or class defined in Python, got {obj!r}") from err
     try:
+        from IPython import get_ipython
         from IPython.display import Markdown, display
-        display(Markdown(f"```python\n{src}\n```"))
-    except ImportError:  # plain python
+    except ImportError:
+        get_ipython = lambda: None  # noqa: E731
+    if get_ipython() is None:  # plain python
         print(src)
+    else:
+        display(Markdown(f"```python\n{src}\n```"))

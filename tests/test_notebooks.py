@@ -16,6 +16,22 @@ PAPER_NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*
                          if not p.name.startswith("00_"))
 
 
+def unexpected_fast_misses(cards) -> list[str]:
+    """FAST cards that missed their target without saying why FAST is expected to miss it."""
+    return [f"{c.metric}: {c.status} (value {c.value}, target {c.target_text()})" for c in cards
+            if c.status not in results.MET + ("untested",) and not c.fast_fails_because.strip()]
+
+
+def test_an_unexpected_fast_miss_is_caught(tmp_path):
+    common = dict(notebook="01_mnist1d", paper="p", claim="c", mode="FAST", directory=tmp_path)
+    results.record(metric="met", value=1, target=1, **common)
+    results.record(metric="missed", value=0, target=1, **common)
+    results.record(metric="declared", value=0, target=1, fast_fails_because="300 steps in FAST", **common)
+    results.record(metric="partly", value=0.5, target=1, partly=results.Band("at_least", 0.4), **common)
+    misses = unexpected_fast_misses(results.load_cards(tmp_path))
+    assert [m.split(":")[0] for m in misses] == ["missed", "partly"]
+
+
 @pytest.mark.after_notebooks
 @pytest.mark.parametrize("name", PAPER_NOTEBOOKS)
 def test_notebook_wrote_fast_card(name, notebook_session):
@@ -27,7 +43,9 @@ def test_notebook_wrote_fast_card(name, notebook_session):
     for card in cards:
         assert dt.datetime.fromisoformat(card.created) >= started.replace(microsecond=0)
         assert card.mode == "FAST"
-        assert card.value == card.value, f"{name}: {card.metric} is NaN"
+        assert card.status == "untested" or card.value == card.value, f"{name}: {card.metric} is NaN"
+    misses = unexpected_fast_misses(cards)
+    assert not misses, f"{name}: FAST cards missed their targets (declare fast_fails_because if expected): {misses}"
 
 
 @pytest.mark.notebook

@@ -1,12 +1,14 @@
 import json
+from types import SimpleNamespace
 
 import pytest
 
-from course import results
+from course import report, results
 
 BASE = dict(notebook="01_mnist1d", paper="Greydanus & Kobak 2020 (arXiv 2011.14439)",
             claim="CNN reaches 94 % test accuracy", metric="CNN test accuracy (%)",
             mode="FULL", device="cpu", seconds=12.3, seed=42, paper_value="94 %")
+RT = SimpleNamespace(mode="FULL", device="cpu", seed=0)
 
 
 @pytest.mark.parametrize("comparison,value,target,tol,expected", [
@@ -19,48 +21,109 @@ def test_check(comparison, value, target, tol, expected):
     assert results.check(value, target, tol, comparison) is expected
 
 
-def test_record_computes_passed_and_writes_json(tmp_path):
+def test_record_computes_status_and_writes_json(tmp_path):
     card = results.record(**BASE, value=92.1, target=93, tolerance=3, directory=tmp_path)
-    assert card.passed
+    assert card.status == "reproduces" and card.passed and card.kind == "claim"
     data = json.loads((tmp_path / f"{card.key}.json").read_text())
-    assert data["value"] == 92.1 and data["passed"] is True and data["mode"] == "FULL"
+    assert data["value"] == 92.1 and data["status"] == "reproduces" and data["mode"] == "FULL"
     failing = results.record(**{**BASE, "metric": "GRU test accuracy (%)"}, value=80, target=90,
                              tolerance=4, directory=tmp_path, note="GRU cut to 3000 steps")
-    assert not failing.passed
+    assert failing.status == "not yet" and not failing.passed
     assert len(results.load_cards(tmp_path)) == 2
     assert len(results.load_cards(tmp_path, mode="FAST")) == 0
+
+
+@pytest.mark.parametrize("value,status", [(25.0, "reproduces"), (12.0, "partly"), (0.5, "not yet")])
+def test_partly_band_is_computed_from_the_value(tmp_path, value, status):
+    card = results.record(**BASE, value=value, target=19, comparison="at_least",
+                          partly=results.Band("at_least", 1.0), directory=tmp_path)
+    assert card.status == status
+    assert "partly: ≥ 1" in card.target_text()
+
+
+def test_checks_pass_or_fail_and_take_no_partly_band(tmp_path):
+    ok = results.record(**BASE, kind="check", value=1e-14, target=0, tolerance=1e-10, directory=tmp_path)
+    bad = results.record(**{**BASE, "metric": "m2"}, kind="check", value=1.0, target=0, tolerance=1e-10,
+                         directory=tmp_path)
+    assert (ok.status, bad.status) == ("passes", "fails")
+    with pytest.raises(ValueError, match="claims only"):
+        results.record(**BASE, kind="check", value=1, partly=results.Band("at_least", 0), directory=tmp_path)
+
+
+def test_seed_values_hold_the_median_and_every_seed(tmp_path):
+    card = results.record(**BASE, seed_values=[0.47, 0.18, 0.24], seeds=[1, 0, 2], target=0.2,
+                          comparison="at_most", directory=tmp_path)
+    assert card.value == 0.24 and card.status == "not yet"
+    assert card.seed_values == [0.47, 0.18, 0.24] and "median of 3 seeds" in card.value_text()
+    with pytest.raises(ValueError, match="same length"):
+        results.record(**BASE, seed_values=[1, 2], seeds=[0], directory=tmp_path)
+    with pytest.raises(ValueError, match="not both"):
+        results.record(**BASE, value=1, seed_values=[1], seeds=[0], directory=tmp_path)
 
 
 def test_same_metric_and_mode_overwrites(tmp_path):
     results.record(**BASE, value=80, target=93, tolerance=3, directory=tmp_path)
     results.record(**BASE, value=93, target=93, tolerance=3, directory=tmp_path)
+    assert [c.value for c in results.load_cards(tmp_path)] == [93]
+
+
+def test_recorder_takes_the_citation_from_the_catalog_and_clears_stale_cards(tmp_path):
+    results.record(**{**BASE, "metric": "a metric renamed since"}, value=1, target=1, directory=tmp_path)
+    results.record(**{**BASE, "mode": "FAST"}, value=1, target=1, directory=tmp_path)
+    rec = results.Recorder("01_mnist1d", RT, directory=tmp_path)
+    card = rec.claim("CNN beats MLP", "CNN - MLP accuracy (points)", 29.0, 10, comparison="at_least")
+    rec.check("generator matches the official data", "checksum deviation", 0.0, 0, tolerance=1e-12)
+    rec.untested("the GRU costs 10x the CNN", "GRU/CNN time", reason="not yet written", paper_value="10x")
+    assert card.paper == "Greydanus & Kobak 2020 (arXiv 2011.14439)" and card.device == "cpu"
     cards = results.load_cards(tmp_path)
-    assert [c.value for c in cards] == [93]
+    assert sorted((c.mode, c.kind, c.status) for c in cards) == [
+        ("FAST", "claim", "reproduces"), ("FULL", "check", "passes"),
+        ("FULL", "claim", "reproduces"), ("FULL", "claim", "untested")]
+    with pytest.raises(ValueError, match="no paper"):
+        results.Recorder("99_nothing", RT, directory=tmp_path)
 
 
-def test_report_separates_full_evidence_from_fast_checks(tmp_path):
-    results.record(**BASE, value=92.1, target=93, tolerance=3, directory=tmp_path)
-    results.record(**{**BASE, "metric": "MLP test accuracy (%)"}, value=50, target=65, tolerance=4,
-                   directory=tmp_path, note="undertrained")
+def test_report_counts_claims_only_and_lists_checks_apart(tmp_path):
+    rec = results.Recorder("01_mnist1d", RT, directory=tmp_path)
+    rec.claim("CNN reaches 94 %", "CNN test accuracy (%)", 93.7, 94, tolerance=2)
+    rec.claim("MLP reaches 68 %", "MLP test accuracy (%)", 50, 68, tolerance=4, note="undertrained",
+              partly=results.Band("at_least", 45))
+    rec.claim("GRU reaches 91 %", "GRU test accuracy (%)", 10, 91, tolerance=4)
+    rec.check("volume met", "volume excess", 0.0, 0, tolerance=1e-9)
+    rec.untested("three-body works", "three-body ratio", reason="compute")
     results.record(**{**BASE, "mode": "FAST"}, value=88, target=85, comparison="at_least", directory=tmp_path)
-    report = results.render_report(tmp_path)
-    assert "FULL: 1 of 2 claims reproduce" in report
-    assert "partly (1/2)" in report
-    assert "undertrained" in report
-    assert "FAST pipeline checks" not in report
-    assert "FAST pipeline checks" in results.render_report(tmp_path, include_fast=True)
-    out = results.write_report(tmp_path / "R.md", tmp_path)
-    assert out.read_text() == report
+    text = report.render_report(tmp_path)
+    assert "| 01_mnist1d | 4 | 1 | 1 | 1 | 1 | 1/1 |" in text
+    assert "| **course** | 4 | 1 | 1 | 1 | 1 | 1/1 |" in text
+    assert "| check | metric |" in text and "undertrained" in text
+    assert "FAST pipeline runs" not in text
+    assert "FAST pipeline runs" in report.render_report(tmp_path, include_fast=True)
+    out = report.write_report(tmp_path / "R.md", tmp_path)
+    assert out.read_text() == text
+
+
+def test_old_cards_without_kind_still_load(tmp_path):
+    old = {k: v for k, v in BASE.items()}
+    old.update(value=1.0, target=1.0, tolerance=0.0, comparison="within", passed=False)
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (card,) = results.load_cards(tmp_path)
+    assert card.kind == "claim" and card.status == "not yet"
 
 
 @pytest.mark.parametrize("bad,match", [
     ({"notebook": "mnist"}, "notebook"), ({"mode": "SLOW"}, "mode"), ({"claim": " "}, "claim"),
     ({"tolerance": -1}, "tolerance"), ({"comparison": "close"}, "comparison"), ({"value": "high"}, "number"),
+    ({"kind": "hope"}, "kind"), ({"partly": (0, 1)}, "Band"),
 ])
 def test_record_rejects_bad_input(tmp_path, bad, match):
     kwargs = {**BASE, "value": 1.0, "target": 1.0, "tolerance": 0.0, **bad}
     with pytest.raises(ValueError, match=match):
         results.record(**kwargs, directory=tmp_path)
+
+
+def test_untested_needs_a_reason(tmp_path):
+    with pytest.raises(ValueError, match="reason"):
+        results.record_untested("01_mnist1d", "p", "c", "m", reason=" ", mode="FULL", directory=tmp_path)
 
 
 def test_load_rejects_foreign_json(tmp_path):

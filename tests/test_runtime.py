@@ -59,11 +59,25 @@ def test_setup_and_seed_reject_bad_input():
         rt.pick(5)
 
 
-def test_device_falls_back_to_cpu_without_cuda(monkeypatch):
+def test_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(runtime, "_mps_available", lambda: False)
     assert runtime.get_device().type == "cpu"
     with pytest.raises(ValueError, match="no CUDA"):
         runtime.get_device("cuda")
+    with pytest.raises(ValueError, match="no Apple MPS"):
+        runtime.get_device("mps")
+    monkeypatch.setattr(runtime, "_mps_available", lambda: True)
+    assert runtime.get_device().type == "mps"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert runtime.get_device().type == "cuda"
+
+
+def test_summary_says_how_to_switch_mode():
+    fast = course.setup(seed=0, fast=True, quiet=True).summary()
+    full = course.setup(seed=0, fast=False, quiet=True).summary()
+    assert "mode=FAST" in fast and "for FULL" in fast
+    assert "mode=FULL" in full and "make lab FAST=1" in full
 
 
 def test_stopwatch_and_show_source(capsys):
@@ -71,5 +85,7 @@ def test_stopwatch_and_show_source(capsys):
         sum(range(10000))
     assert sw.seconds > 0
     course.show_source(runtime.choose_threads)
+    shown = capsys.readouterr().out
+    assert shown.startswith("def choose_threads(") and "SMALL_CPU_CORES" in shown
     with pytest.raises(ValueError, match="show_source"):
         course.show_source(42)

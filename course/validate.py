@@ -1,0 +1,85 @@
+"""Argument checks for every public `course` function, in one style.
+
+Each helper returns the value (normalised) or raises a `ValueError` that names the
+argument, the allowed range and what was given, so a student's typo becomes a sentence
+("nelx must be an integer in [2, 4096], got 0"), never a silent wrong answer.
+"""
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+
+def _range_text(lo, hi, lo_open=False, hi_open=False) -> str:
+    if lo is not None and hi is not None:
+        return f"in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+    if lo is not None:
+        return f"{'>' if lo_open else '>='} {lo}"
+    if hi is not None:
+        return f"{'<' if hi_open else '<='} {hi}"
+    return "finite"
+
+
+def integer(name: str, value, lo: int | None = None, hi: int | None = None) -> int:
+    """An int (not a bool) in [lo, hi]."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or \
+            (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ValueError(f"{name} must be an integer {_range_text(lo, hi)}, got {value!r}")
+    return int(value)
+
+
+def positive_int(name: str, value) -> int:
+    """An int >= 1 (steps, sizes, counts)."""
+    return integer(name, value, lo=1)
+
+
+def number(name: str, value, lo: float | None = None, hi: float | None = None,
+           lo_open: bool = False, hi_open: bool = False) -> float:
+    """A finite real number (not a bool) in the given range; `*_open` excludes the end."""
+    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and lo is not None:
+        ok = value > lo if lo_open else value >= lo
+    if ok and hi is not None:
+        ok = value < hi if hi_open else value <= hi
+    if not ok:
+        raise ValueError(f"{name} must be a number {_range_text(lo, hi, lo_open, hi_open)}, got {value!r}")
+    return float(value)
+
+
+def positive(name: str, value) -> float:
+    """A finite number > 0 (rates, widths, time steps)."""
+    return number(name, value, lo=0, lo_open=True)
+
+
+def one_of(name: str, value, options):
+    """One of a fixed set of options."""
+    options = list(options)
+    if value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value
+
+
+def boolean(name: str, value) -> bool:
+    """A real bool (not 0/1 or a string)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def shape(name: str, array, expected: tuple) -> tuple:
+    """An array or tensor whose shape matches `expected` (None matches any length)."""
+    got = tuple(getattr(array, "shape", ()))
+    if not hasattr(array, "shape") or len(got) != len(expected) or \
+            any(e is not None and e != g for e, g in zip(expected, got)):
+        want = "(" + ", ".join("any" if e is None else str(e) for e in expected) + ")"
+        raise ValueError(f"{name} must have shape {want}, got {got if hasattr(array, 'shape') else type(array).__name__}")
+    return got
+
+
+def finite(name: str, array) -> None:
+    """Every entry of an array or tensor is finite."""
+    values = np.asarray(array.detach().cpu() if hasattr(array, "detach") else array, dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} must be finite everywhere, got {int((~np.isfinite(values)).sum())} non-finite entries")
