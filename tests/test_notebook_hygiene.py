@@ -66,5 +66,5 @@ def test_template_parts(path):
     assert md.count("<details>") >= 2, "2-3 exercises with solutions in <details> blocks"
     assert "course.setup(" in code
     assert "widgets.panel(" in code, "an ipywidgets panel on the hyperparameters that matter"
-    assert "results.record(" in code, "a reproduction card"
+    assert "results.Recorder(" in code or "results.record(" in code, "reproduction cards"
     assert "further reading" in md.lower()
