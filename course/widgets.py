@@ -7,6 +7,7 @@ only displays. `live=True` re-runs on every control change instead of on a butto
 """
 from __future__ import annotations
 
+import inspect
 import traceback
 from typing import Callable
 
@@ -17,41 +18,74 @@ from IPython.display import clear_output, display
 _LAYOUT = {"description_width": "initial"}
 
 
-def slider(value: float, lo: float, hi: float, step: float | None = None, description: str = "",
-           log: bool = False) -> W.Widget:
-    """An int or float (optionally log-scale) slider with a readable label."""
-    if not lo <= value <= hi:
-        raise ValueError(f"slider {description!r}: value {value} is outside [{lo}, {hi}]")
+def slider(lo: float, hi: float, step: float | None = None, *, log: bool = False,
+           description: str = "") -> W.Widget:
+    """An int or float (optionally log-scale) slider over [lo, hi]: a range, no value.
+
+    The starting value comes from the panel: the run function's default for that argument,
+    or the panel's `defaults` (so a default is written once, in the function or config).
+    """
+    if not lo < hi:
+        raise ValueError(f"slider {description!r}: needs lo < hi, got [{lo}, {hi}]")
     if log:
         import math
         if lo <= 0:
             raise ValueError(f"slider {description!r}: a log slider needs lo > 0, got {lo}")
-        return W.FloatLogSlider(value=value, base=10, min=math.log10(lo), max=math.log10(hi),
-                                step=step or 0.1, description=description, style=_LAYOUT,
-                                continuous_update=False)
-    if all(isinstance(v, int) for v in (value, lo, hi)) and (step is None or isinstance(step, int)):
-        return W.IntSlider(value=value, min=lo, max=hi, step=step or 1, description=description,
-                           style=_LAYOUT, continuous_update=False)
-    return W.FloatSlider(value=value, min=lo, max=hi, step=step or (hi - lo) / 100,
-                         description=description, style=_LAYOUT, continuous_update=False)
+        w = W.FloatLogSlider(value=lo, base=10, min=math.log10(lo), max=math.log10(hi),
+                             step=step or 0.1, description=description, style=_LAYOUT,
+                             continuous_update=False)
+    elif all(isinstance(v, int) for v in (lo, hi)) and (step is None or isinstance(step, int)):
+        w = W.IntSlider(value=lo, min=lo, max=hi, step=step or 1, description=description,
+                        style=_LAYOUT, continuous_update=False)
+    else:
+        w = W.FloatSlider(value=lo, min=lo, max=hi, step=step or (hi - lo) / 100,
+                          description=description, style=_LAYOUT, continuous_update=False)
+    w._course_range = (lo, hi)
+    return w
 
 
-def choice(options, value=None, description: str = "") -> W.Widget:
-    """A dropdown of options (first one by default)."""
+def choice(options, description: str = "") -> W.Widget:
+    """A dropdown of options; the starting value comes from the panel, as for `slider`."""
     options = list(options)
     if not options:
         raise ValueError(f"choice {description!r}: options must not be empty")
-    value = options[0] if value is None else value
-    if value not in options:
-        raise ValueError(f"choice {description!r}: {value!r} is not one of {options}")
-    return W.Dropdown(options=options, value=value, description=description, style=_LAYOUT)
+    w = W.Dropdown(options=options, value=options[0], description=description, style=_LAYOUT)
+    w._course_options = options
+    return w
+
+
+def _starting_values(fn: Callable, names, defaults) -> dict:
+    """Each control's starting value: `defaults` (a dict or an object with attributes) first,
+    then the run function's default for that argument."""
+    params = inspect.signature(fn).parameters
+    values = {}
+    for name in names:
+        if isinstance(defaults, dict) and name in defaults:
+            values[name] = defaults[name]
+        elif defaults is not None and not isinstance(defaults, dict) and hasattr(defaults, name):
+            values[name] = getattr(defaults, name)
+        elif name in params and params[name].default is not inspect.Parameter.empty:
+            values[name] = params[name].default
+        else:
+            raise ValueError(f"control {name!r} has no starting value: give "
+                             f"{getattr(fn, '__name__', 'fn')}() a default for it, or pass defaults=")
+    return values
+
+
+def _set_start(name: str, w: W.Widget, value) -> None:
+    rng, options = getattr(w, "_course_range", None), getattr(w, "_course_options", None)
+    if rng is not None and not rng[0] <= value <= rng[1]:
+        raise ValueError(f"control {name!r}: starting value {value!r} is outside [{rng[0]}, {rng[1]}]")
+    if options is not None and value not in options:
+        raise ValueError(f"control {name!r}: starting value {value!r} is not one of {options}")
+    w.value = value
 
 
 class Panel:
     """Controls + Run button + output area around a plain function `fn(**values)`."""
 
     def __init__(self, fn: Callable, controls: dict[str, W.Widget], title: str = "",
-                 live: bool = False, button: str = "Run"):
+                 live: bool = False, button: str = "Run", defaults=None):
         if not callable(fn):
             raise ValueError(f"fn must be callable, got {fn!r}")
         if not controls:
@@ -59,6 +93,8 @@ class Panel:
         for name, w in controls.items():
             if not isinstance(w, W.ValueWidget):
                 raise ValueError(f"control {name!r} must be an ipywidgets value widget, got {type(w).__name__}")
+        for name, value in _starting_values(fn, controls, defaults).items():
+            _set_start(name, controls[name], value)
         self.fn, self.controls, self.live = fn, controls, live
         self.output = W.Output()
         self.status = W.HTML()
@@ -102,13 +138,24 @@ class Panel:
         display(self.widget)
 
 
-def panel(fn: Callable, controls: dict[str, W.Widget], title: str = "", live: bool = False) -> Panel:
-    """Build (not run) a panel; display it by leaving it as the cell's last expression."""
-    return Panel(fn, controls, title=title, live=live)
+def panel(fn: Callable, controls: dict[str, W.Widget], title: str = "", live: bool = False,
+          defaults=None) -> Panel:
+    """Build (not run) a panel; display it by leaving it as the cell's last expression.
+
+    Args:
+        fn: the plain function the panel runs, `fn(**values)`; tests call it directly.
+        controls: {argument name: `slider`/`choice`/any ipywidgets value widget}.
+        title: shown above the controls.
+        live: re-run on every change instead of on a Run button (for cheap functions).
+        defaults: starting values as a dict or a config object (its attributes); by default
+            each control starts at `fn`'s own default for that argument.
+    """
+    return Panel(fn, controls, title=title, live=live, defaults=defaults)
 
 
 def live_plot(draw: Callable[..., None], every: int = 1) -> Callable:
-    """A callback for `course.train.fit` that redraws a figure in place as training goes.
+    """A `callback(history)` for training loops and optimisers (`course.train.fit`, the
+    topology optimisers) that redraws a figure in place as the run goes.
 
     `draw(history)` draws into the current figure. Meant for the function a panel runs:
     inside the panel's output the figure is replaced at each evaluation. Called in a plain
