@@ -11,14 +11,43 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test unit notebooks reproduce report lint strip clean
 
+# The exact versions the course is tested with (core + dev): made by `make lock`, installed by setup.
+LOCK   := requirements/lock.txt
+# torch build: auto (the CPU build on Linux without an NVIDIA GPU), or force it: make setup TORCH=cpu|cuda
+TORCH  ?= auto
+
 setup: $(STAMP)
 
-# Re-install only when the venv is missing or pyproject.toml changed.
-$(STAMP): pyproject.toml
+# Re-install when the venv is missing, pyproject.toml or the lock changed, or TORCH= is given.
+# 1. torch at the lock's version, in the build tools/torch_choice.py picks (it says which and why);
+# 2. everything else exactly as locked (--no-deps: the lock is complete, and it leaves out torch's
+#    CUDA-only libraries, which a CUDA torch brings in step 1);
+# 3. the course itself, editable, held to the lock (installs nothing unless pyproject.toml gained
+#    a dependency that the lock lacks: then run `make lock`).
+$(STAMP): pyproject.toml $(LOCK) tools/torch_choice.py $(if $(filter-out auto,$(TORCH)),FORCE)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python tools/torch_choice.py --torch "$(TORCH)" --lock $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"
 	@touch $(STAMP)
+
+# Re-lock after changing a dependency in pyproject.toml: keeps every other pin as it is
+# (`make lock UPGRADE=1` moves all to the newest versions the ranges allow). uv resolves from
+# PyPI for every platform and Python 3.10-3.13, core + dev; torch's CUDA-only libraries
+# (nvidia-*, cuda-*, triton) are found in a first pass and left out of the lock.
+LOCK_ARGS := pyproject.toml --extra dev --universal --python-version 3.10 --quiet $(if $(UPGRADE),--upgrade)
+.PHONY: lock FORCE
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "uv>=0.9,<1"
+	@mkdir -p $(dir $(LOCK)); cp $(LOCK) $(VENV)/lock-with-cuda.txt 2>/dev/null || true
+	$(BIN)/uv pip compile $(LOCK_ARGS) --no-annotate --no-header -o $(VENV)/lock-with-cuda.txt
+	grep -oE '^(nvidia-|cuda-|triton)[^=]*' $(VENV)/lock-with-cuda.txt | sort -u > $(VENV)/cuda-only.txt
+	$(BIN)/uv pip compile $(LOCK_ARGS) --excludes $(VENV)/cuda-only.txt \
+	  --custom-compile-command "make lock" -o $(LOCK)
+	@echo "Wrote $(LOCK): torch $$(sed -n 's/^torch==\([^ ;]*\).*/\1/p' $(LOCK)), $$(grep -c '^[a-z0-9]' $(LOCK)) pins."
+FORCE:
 
 lab: setup
 	@echo "Opening JupyterLab in notebooks/ (the URL with its token is printed below)."
