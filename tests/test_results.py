@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from course import report, results
+from course import results
 
 BASE = dict(notebook="01_mnist1d", paper="Greydanus & Kobak 2020 (arXiv 2011.14439)",
             claim="CNN reaches 94 % test accuracy", metric="CNN test accuracy (%)",
@@ -81,25 +81,6 @@ def test_recorder_takes_the_citation_from_the_catalog_and_clears_stale_cards(tmp
         ("FULL", "claim", "reproduces"), ("FULL", "claim", "untested")]
     with pytest.raises(ValueError, match="no paper"):
         results.Recorder("99_nothing", RT, directory=tmp_path)
-
-
-def test_report_counts_claims_only_and_lists_checks_apart(tmp_path):
-    rec = results.Recorder("01_mnist1d", RT, directory=tmp_path)
-    rec.claim("CNN reaches 94 %", "CNN test accuracy (%)", 93.7, 94, tolerance=2)
-    rec.claim("MLP reaches 68 %", "MLP test accuracy (%)", 50, 68, tolerance=4, note="undertrained",
-              partly=results.Band("at_least", 45))
-    rec.claim("GRU reaches 91 %", "GRU test accuracy (%)", 10, 91, tolerance=4)
-    rec.check("volume met", "volume excess", 0.0, 0, tolerance=1e-9)
-    rec.untested("three-body works", "three-body ratio", reason="compute")
-    results.record(**{**BASE, "mode": "FAST"}, value=88, target=85, comparison="at_least", directory=tmp_path)
-    text = report.render_report(tmp_path)
-    assert "| 01_mnist1d | 4 | 1 | 1 | 1 | 1 | 1/1 |" in text
-    assert "| **course** | 4 | 1 | 1 | 1 | 1 | 1/1 |" in text
-    assert "| check | metric |" in text and "undertrained" in text
-    assert "FAST pipeline runs" not in text
-    assert "FAST pipeline runs" in report.render_report(tmp_path, include_fast=True)
-    out = report.write_report(tmp_path / "R.md", tmp_path)
-    assert out.read_text() == text
 
 
 def test_old_cards_without_kind_still_load(tmp_path):
