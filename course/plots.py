@@ -1,4 +1,6 @@
-"""House style and the figure kinds that recur across notebooks."""
+"""House style and the figure kinds that recur across notebooks: learning curves (01),
+small multiples of signals (01), bars against the paper's bands (01) and a small HTML
+animation player (09)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -6,6 +8,8 @@ from typing import Sequence
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+
+from . import validate
 
 #: One colour per model family, so a CNN is the same colour in every figure of the course.
 PALETTE = {"linear": "#7f7f7f", "mlp": "#1f77b4", "cnn": "#d62728", "gru": "#2ca02c",
@@ -109,3 +113,54 @@ def bar_compare(values: dict[str, float], targets: dict[str, tuple[float, float]
             ax.fill_between([i - 0.45, i + 0.45], lo, hi, color="k", alpha=0.15, lw=0, zorder=1)
     ax.set_ylabel(ylabel)
     return ax
+
+
+def animation_html(frames, interval: int = 120, dpi: int = 50, title: str | None = None,
+                   size: float = 3.6) -> str:
+    """A small HTML/JavaScript player of image frames (matplotlib's `to_jshtml`).
+
+    Why: 09_wings shows the flow around the starting and the optimised shapes; keep
+    notebooks light with few frames and a low dpi. Display with
+    `IPython.display.HTML(animation_html(frames))`.
+
+    Args:
+        frames: (T, rows, cols, 3) RGB images in [0, 1] or (T, rows, cols) scalar images
+            (array or tensor).
+        interval: milliseconds between frames (> 0).
+        dpi: resolution of the embedded PNGs (10..200).
+        title: optional title above the picture.
+        size: figure width in inches (> 0); the height follows the aspect ratio.
+    Returns:
+        the HTML of the player, as a string.
+    """
+    from matplotlib import animation
+
+    arr = frames.detach().cpu().numpy() if hasattr(frames, "detach") else np.asarray(frames, dtype=float)
+    if arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[-1] != 3):
+        raise ValueError(f"frames must have shape (T, rows, cols) or (T, rows, cols, 3), got {arr.shape}")
+    if arr.shape[0] < 1:
+        raise ValueError("frames must hold at least one frame")
+    validate.finite("frames", arr)
+    validate.positive("interval", interval)
+    validate.number("dpi", dpi, lo=10, hi=200)
+    validate.positive("size", size)
+    arr = np.clip(arr, 0.0, 1.0) if arr.ndim == 4 else arr
+    rows, cols = arr.shape[1:3]
+    fig, ax = plt.subplots(figsize=(size, size * rows / cols + (0.3 if title else 0.05)), dpi=dpi)
+    image = ax.imshow(arr[0], interpolation="bilinear", vmin=arr.min(), vmax=arr.max())
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout(pad=0.1)
+
+    def draw(i):
+        image.set_data(arr[i])
+        return (image,)
+
+    anim = animation.FuncAnimation(fig, draw, frames=len(arr), interval=interval, blit=True)
+    try:
+        # to_jshtml saves its frames at savefig.dpi, not at the figure's dpi
+        with matplotlib.rc_context({"savefig.dpi": dpi}):
+            return anim.to_jshtml(default_mode="loop")
+    finally:
+        plt.close(fig)

@@ -35,3 +35,33 @@ def test_signal_grid_and_bars():
     ax = plots.bar_compare({"linear": 32.0, "cnn": 94.0}, targets={"cnn": (90, 100)})
     assert len(ax.patches) == 2
     plt.close("all")
+
+
+# ---------------------------------------------------------------- animation_html
+def test_animation_html_is_a_javascript_player_with_every_frame():
+    frames = np.random.default_rng(0).random((3, 10, 15, 3))
+    html = plots.animation_html(frames, dpi=20, title="flow")
+    assert "<script" in html and "Animation" in html
+    assert html.count("data:image/png;base64") == 3
+
+
+def test_animation_html_accepts_scalar_frames():
+    assert "<script" in plots.animation_html(np.zeros((2, 6, 6)), dpi=20)
+
+
+@pytest.mark.parametrize("frames, kwargs, match", [
+    (np.zeros((6, 6)), {}, "shape"), (np.zeros((2, 6, 6, 4)), {}, "shape"),
+    (np.zeros((0, 6, 6)), {}, "at least one"), (np.full((1, 6, 6), np.inf), {}, "finite"),
+    (np.zeros((1, 6, 6)), {"interval": 0}, "interval"), (np.zeros((1, 6, 6)), {"dpi": 1000}, "dpi"),
+    (np.zeros((1, 6, 6)), {"size": 0}, "size"),
+])
+def test_animation_html_rejects_bad_inputs(frames, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plots.animation_html(frames, **kwargs)
+
+
+def test_animation_html_respects_dpi_so_notebooks_stay_light():
+    frames = np.random.default_rng(1).random((2, 40, 60, 3))
+    small = plots.animation_html(frames, dpi=20)
+    large = plots.animation_html(frames, dpi=100)
+    assert len(small) < len(large) / 3
