@@ -18,6 +18,8 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from . import validate
+
 #: The ten raw digit templates (12 values each), before normalisation.
 RAW_TEMPLATES = np.array([
     [5, 6, 6.5, 6.75, 7, 7, 7, 7, 6.75, 6.5, 6, 5],        # 0
@@ -63,29 +65,27 @@ class Args:
     def __post_init__(self):
         if isinstance(self.padding, list):  # accept [36, 60] as the original's args do
             object.__setattr__(self, "padding", tuple(self.padding))
-        _check_int("num_samples", self.num_samples, lo=10)
+        validate.integer("num_samples", self.num_samples, lo=10)
         if self.num_samples % len(RAW_TEMPLATES):
             raise ValueError(f"num_samples must be a multiple of {len(RAW_TEMPLATES)} (one block per digit), "
                              f"got {self.num_samples}")
-        if not (isinstance(self.train_split, (int, float)) and 0 < self.train_split < 1):
-            raise ValueError(f"train_split must be in (0, 1), got {self.train_split!r}")
+        validate.number("train_split", self.train_split, lo=0, hi=1, lo_open=True, hi_open=True)
         n_train = int(self.num_samples * self.train_split)
         if not 0 < n_train < self.num_samples:
             raise ValueError(f"train_split={self.train_split} leaves an empty train or test set "
                              f"for num_samples={self.num_samples}")
-        _check_int("template_len", self.template_len, lo=2)
+        validate.integer("template_len", self.template_len, lo=2)
         if not (isinstance(self.padding, tuple) and len(self.padding) == 2):
             raise ValueError(f"padding must be a (low, high) pair, got {self.padding!r}")
-        _check_int("padding[0]", self.padding[0], lo=0)
-        _check_int("padding[1]", self.padding[1], lo=self.padding[0])
-        _check_float("scale_coeff", self.scale_coeff, lo=0, hi=2, hi_open=True)
-        _check_int("max_translation", self.max_translation, lo=1, hi=self.dilated_length)
+        validate.integer("padding[0]", self.padding[0], lo=0)
+        validate.integer("padding[1]", self.padding[1], lo=self.padding[0])
+        validate.number("scale_coeff", self.scale_coeff, lo=0, hi=2, hi_open=True)
+        validate.integer("max_translation", self.max_translation, lo=1, hi=self.dilated_length)
         for name in ("corr_noise_scale", "iid_noise_scale", "shear_scale"):
-            _check_float(name, getattr(self, name), lo=0)
-        if not isinstance(self.shuffle_seq, (bool, np.bool_)):
-            raise ValueError(f"shuffle_seq must be True or False, got {self.shuffle_seq!r}")
-        _check_int("final_seq_length", self.final_seq_length, lo=2)
-        _check_int("seed", self.seed, lo=0, hi=2**32 - 1)
+            validate.number(name, getattr(self, name), lo=0)
+        validate.boolean("shuffle_seq", self.shuffle_seq)
+        validate.integer("final_seq_length", self.final_seq_length, lo=2)
+        validate.integer("seed", self.seed, lo=0, hi=2**32 - 1)
 
     @property
     def dilated_length(self) -> int:
@@ -105,23 +105,6 @@ def _override(args: Args, overrides: dict) -> Args:
     if unknown:
         raise ValueError(f"unknown MNIST-1D argument(s) {sorted(unknown)}; allowed: {[f.name for f in fields(Args)]}")
     return replace(args, **overrides) if overrides else args
-
-
-def _check_int(name, value, lo=None, hi=None):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ValueError(f"{name} must be in [{lo}, {'inf' if hi is None else hi}], got {value}")
-
-
-def _check_float(name, value, lo=None, hi=None, hi_open=False):
-    is_number = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    if not is_number or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    too_high = hi is not None and (value >= hi if hi_open else value > hi)
-    if (lo is not None and value < lo) or too_high:
-        upper = f"{'inf' if hi is None else hi}{')' if hi_open else ']'}"
-        raise ValueError(f"{name} must be in [{lo}, {upper}, got {value}")
 
 
 def _as_signals(x, name="x") -> np.ndarray:
@@ -170,7 +153,7 @@ def pad(x, n_zeros: int) -> np.ndarray:
         (L + n_zeros,) or (N, L + n_zeros).
     """
     x = _as_signals(x)
-    _check_int("n_zeros", n_zeros, lo=0)
+    validate.integer("n_zeros", n_zeros, lo=0)
     return np.concatenate([x, np.zeros(x.shape[:-1] + (n_zeros,))], axis=-1)
 
 
@@ -189,7 +172,7 @@ def resample(x, length: int) -> np.ndarray:
         (length,) or (N, length).
     """
     x = _as_signals(x)
-    _check_int("length", length, lo=2)
+    validate.integer("length", length, lo=2)
     src = np.linspace(0.0, 1.0, x.shape[-1])
     dst = np.linspace(0.0, 1.0, length)
     lo = np.clip(np.searchsorted(src, dst, side="right") - 1, 0, len(src) - 2)
@@ -243,8 +226,8 @@ def correlated_noise(white, noise_scale: float, sigma: float = CORR_NOISE_SIGMA)
         same shape as white.
     """
     white = _as_signals(white, "white")
-    _check_float("noise_scale", noise_scale, lo=0)
-    _check_float("sigma", sigma, lo=0)
+    validate.number("noise_scale", noise_scale, lo=0)
+    validate.number("sigma", sigma, lo=0)
     return gaussian_filter1d(noise_scale * white, sigma, axis=-1, mode="reflect")
 
 
@@ -273,7 +256,7 @@ def add_iid_noise(x, white, noise_scale: float) -> np.ndarray:
     x, white = _as_signals(x), _as_signals(white, "white")
     if white.shape != x.shape:
         raise ValueError(f"white must have the shape of x {x.shape}, got {white.shape}")
-    _check_float("noise_scale", noise_scale, lo=0)
+    validate.number("noise_scale", noise_scale, lo=0)
     return x + noise_scale * white
 
 

@@ -1,6 +1,4 @@
 """course.mnist1d: the generator reproduces the official dataset, and every step does its job."""
-import time
-
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
@@ -15,11 +13,9 @@ def ours():
 
 @pytest.fixture(scope="module")
 def reference():
-    """The official generator (PyPI `mnist1d`, test-only) and how long it took once."""
+    """The official generator (PyPI `mnist1d`, test-only); speed is benchmarks/mnist1d_speed.py's job."""
     data = pytest.importorskip("mnist1d.data")
-    start = time.perf_counter()
-    ref = data.make_dataset()  # never get_dataset: that one downloads
-    return ref, time.perf_counter() - start
+    return data.make_dataset()  # never get_dataset: that one downloads
 
 
 def _reference_args(**changes):
@@ -33,7 +29,7 @@ def _reference_args(**changes):
 # ---------------------------------------------------------------- the official dataset
 
 def test_default_dataset_equals_the_official_generator(ours, reference):
-    ref, _ = reference
+    ref = reference
     for key in ("x", "x_test", "t"):
         assert ours[key].shape == ref[key].shape
         assert np.abs(ours[key] - ref[key]).max() < 1e-8, key
@@ -51,16 +47,6 @@ def test_shuffled_and_non_default_datasets_equal_the_official_generator():
     assert np.abs(ours["x"] - ref["x"]).max() < 1e-8
     assert np.abs(ours["x_test"] - ref["x_test"]).max() < 1e-8
     np.testing.assert_array_equal(ours["y_test"], ref["y_test"])
-
-
-def test_generation_is_no_slower_than_the_official_generator(reference):
-    _, ref_seconds = reference
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        M.make_dataset()
-        times.append(time.perf_counter() - start)
-    assert min(times) <= ref_seconds, f"ours {min(times):.3f}s vs official {ref_seconds:.3f}s"
 
 
 # ---------------------------------------------------------------- dataset properties
@@ -212,10 +198,10 @@ def test_steps_by_hand_equal_transform():
 # ---------------------------------------------------------------- bad inputs
 
 @pytest.mark.parametrize("changes, match", [
-    ({"num_samples": 5}, "num_samples must be in"),
+    ({"num_samples": 5}, "num_samples must be an integer >= 10"),
     ({"num_samples": 1005}, "multiple of 10"),
-    ({"train_split": 0.0}, "train_split must be in"),
-    ({"train_split": 1.2}, "train_split must be in"),
+    ({"train_split": 0.0}, r"train_split must be a number in \(0, 1\)"),
+    ({"train_split": 1.2}, r"train_split must be a number in \(0, 1\)"),
     ({"final_seq_length": 1}, "final_seq_length"),
     ({"corr_noise_scale": -0.1}, "corr_noise_scale"),
     ({"iid_noise_scale": -1.0}, "iid_noise_scale"),
