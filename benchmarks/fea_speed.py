@@ -25,17 +25,18 @@ import time
 import numpy as np
 import torch
 
-from course import fea
+from course import blur, fea
+from course import fea_problems
 
 SIZES = [(80, 25, 0.4), (192, 64, 0.4)]
 
 
 def course_value_and_grad(nelx, nely, volfrac):
-    problem = fea.mbb_beam(nelx, nely, volfrac)
+    problem = fea_problems.mbb_beam(nelx, nely, volfrac)
 
     def value_and_grad(x_flat):
         x = torch.tensor(x_flat.reshape(nely, nelx), requires_grad=True)
-        c = fea.compliance(fea.gaussian_filter(x, 1.0), problem)
+        c = fea.compliance(blur.gaussian_blur(x, 1.0), problem)
         c.backward()
         return c.item(), x.grad.numpy().ravel()
     return value_and_grad
