@@ -1,0 +1,166 @@
+"""Run course notebooks in FAST or FULL mode; print each one's wall time and peak memory.
+
+    python tools/run_notebook.py --full notebooks/*.ipynb        # what `make reproduce` runs
+    python tools/run_notebook.py --fast notebooks/00_start_here.ipynb
+
+Each notebook runs in its own fresh kernel (working directory notebooks/), with FAST injected
+into its `parameters` cell as papermill does (papermill's own parameterizer), and is written
+executed, widget state included, to build/NN_name.ipynb (FULL) or build/fast/NN_name.ipynb
+(FAST): `make site` renders those. Peak memory is the kernel's own maximum resident set size
+(getrusage, read inside the kernel after the last cell, or after the cell that failed), and
+separately the largest child process the kernel started (worker processes); Binder gives
+about 2 GB. Every run is added to build/run_stats.json.
+
+Taught nowhere: this is the course's plumbing (README, "Memory").
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+STATS = "run_stats.json"
+MARK = "__COURSE_PEAK_RSS__"
+# Runs inside the kernel: max RSS of the kernel itself and of its largest waited-for child.
+PROBE = f"""\
+import json as _json, sys as _sys
+try:
+    import resource as _resource
+    _unit = 1 if _sys.platform == "darwin" else 1024   # ru_maxrss: bytes on macOS, KiB on Linux
+    _peak = {{"kernel": _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss * _unit,
+              "children": _resource.getrusage(_resource.RUSAGE_CHILDREN).ru_maxrss * _unit}}
+except ImportError:                                       # Windows: psutil's peak working set
+    import psutil as _psutil
+    _peak = {{"kernel": getattr(_psutil.Process().memory_info(), "peak_wset", 0), "children": 0}}
+print("{MARK}", _json.dumps(_peak))
+"""
+MIB = 2 ** 20
+
+
+def output_path(notebook: Path, fast: bool, out_dir: Path | None = None) -> Path:
+    """Where the executed copy goes: build/NN.ipynb (FULL) or build/fast/NN.ipynb (FAST)."""
+    folder = out_dir if out_dir is not None else (BUILD / "fast" if fast else BUILD)
+    return Path(folder) / Path(notebook).name
+
+
+def _kernel_env(fast: bool) -> dict:
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", "1")       # small CPUs: one thread is faster (see course.runtime)
+    env["COURSE_FAST"] = "1" if fast else "0"    # agrees with the injected parameter
+    env.pop("MPLBACKEND", None)                  # let the kernel use the inline backend: figures in the output
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    return env
+
+
+def _read_probe(cell) -> dict:
+    for out in cell.get("outputs", []):
+        text = out.get("text", "")
+        text = text if isinstance(text, str) else "".join(text)
+        for line in text.splitlines():
+            if line.startswith(MARK):
+                return json.loads(line[len(MARK):])
+    raise RuntimeError(f"the memory probe printed nothing: {cell.get('outputs')}")
+
+
+def run(notebook: str | Path, fast: bool, out: str | Path | None = None,
+        timeout: int | None = None) -> dict:
+    """Execute one notebook in a fresh kernel; write the executed copy; return its stats.
+
+    Args:
+        notebook: path to notebooks/NN_name.ipynb.
+        fast: FAST (True) or FULL (False), injected into the parameters cell.
+        out: the executed notebook's path (default: see `output_path`).
+        timeout: seconds allowed per cell (None: no limit).
+    Returns:
+        {"notebook", "mode", "seconds", "peak_mb" (kernel), "children_mb", "ok", "error", "output"}.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    notebook = Path(notebook).resolve()
+    if not notebook.exists():
+        raise ValueError(f"notebook {notebook} does not exist")
+    out = Path(out) if out is not None else output_path(notebook, fast)
+    nb = load_notebook_node(str(notebook))      # as papermill reads it (every cell gets its tags list)
+    nb = parameterize_notebook(nb, {"FAST": bool(fast)})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(notebook.parent)}})
+    probe = nbformat.v4.new_code_cell(PROBE)
+    error, peak = "", {"kernel": 0, "children": 0}
+    start = time.perf_counter()
+    with client.setup_kernel(env=_kernel_env(fast)):
+        try:
+            for index, cell in enumerate(nb.cells):
+                client.execute_cell(cell, index)
+        except CellExecutionError as err:
+            lines = str(err).strip().splitlines()
+            error = lines[-1] if lines else type(err).__name__
+        seconds = time.perf_counter() - start
+        nb.cells.append(probe)                  # run in the same kernel, then taken out again
+        client.execute_cell(probe, len(nb.cells) - 1)
+        peak = _read_probe(nb.cells.pop())
+        client.set_widgets_metadata()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out)
+    stats = {"notebook": notebook.stem, "mode": "FAST" if fast else "FULL",
+             "seconds": round(seconds, 1), "peak_mb": round(peak["kernel"] / MIB),
+             "children_mb": round(peak["children"] / MIB), "ok": not error, "error": error,
+             "output": str(out), "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    return stats
+
+
+def save_stats(stats: dict, folder: Path = BUILD) -> Path:
+    """Merge one run into build/run_stats.json (keyed by notebook, then mode)."""
+    path = Path(folder) / STATS
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data.setdefault(stats["notebook"], {})[stats["mode"]] = stats
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def table(rows: list[dict]) -> str:
+    """The plain-text table `make reproduce` prints."""
+    lines = [f"{'notebook':<22} {'mode':<5} {'wall s':>7} {'peak MB':>8} {'children MB':>12}  status",
+             "-" * 72]
+    for r in rows:
+        status = "ok" if r["ok"] else f"FAILED: {r['error'][:60]}"
+        lines.append(f"{r['notebook']:<22} {r['mode']:<5} {r['seconds']:>7.1f} {r['peak_mb']:>8d} "
+                     f"{r['children_mb']:>12d}  {status}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--fast", action="store_true", help="FAST mode (under 90 s each)")
+    mode.add_argument("--full", action="store_true", help="FULL mode (the paper's settings)")
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="folder for the executed notebooks (default build/ or build/fast/)")
+    parser.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: none)")
+    args = parser.parse_args(argv)
+    rows = []
+    for nb in args.notebooks:
+        print(f"== {nb.stem} ({'FAST' if args.fast else 'FULL'})", flush=True)
+        stats = run(nb, fast=args.fast, out=output_path(nb, args.fast, args.out_dir), timeout=args.timeout)
+        save_stats(stats, BUILD if args.out_dir is None else args.out_dir)
+        print(f"   {stats['seconds']:.1f} s, peak {stats['peak_mb']} MB"
+              + ("" if stats["ok"] else f", FAILED: {stats['error']}"), flush=True)
+        rows.append(stats)
+    print()
+    print(table(rows))
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
