@@ -128,3 +128,21 @@ def test_switching_builds_removes_the_other_build_first(monkeypatch, capsys):
     assert tc.main(["--torch", "cuda", "--lock", str(LOCK), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert out.index("pip uninstall --yes --quiet torch") < out.index(f"pip install --quiet -c {LOCK} torch==")
+
+
+def test_an_unreachable_index_keeps_an_installed_torch_of_the_locked_version(monkeypatch, capsys):
+    monkeypatch.setattr(tc, "CPU_INDEX", f"http://127.0.0.1:{closed_port()}/whl/cpu")
+    version = tc.locked_version(LOCK)
+    monkeypatch.setattr(tc, "installed", lambda: version)  # PyPI's (CUDA) wheel: no local label
+    assert tc.main(["--torch", "cpu", "--lock", str(LOCK), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"keeping the installed torch {version}" in out and "pip " not in out
+
+
+def test_a_failed_install_from_the_cpu_index_retries_from_the_default_index(monkeypatch):
+    calls = []
+    monkeypatch.setattr(tc, "installed", lambda: None)
+    monkeypatch.setattr(tc, "probe", lambda *a, **k: None)  # the index answers the probe...
+    monkeypatch.setattr(tc, "run", lambda cmd, dry: calls.append(cmd) or (1 if len(calls) == 1 else 0))  # ...then fails
+    assert tc.main(["--torch", "cpu", "--lock", str(LOCK)]) == 0
+    assert "--index-url" in calls[0] and calls[1][-3:-1] == ["-c", str(LOCK)]

@@ -131,18 +131,23 @@ def main(argv: list[str] | None = None) -> int:
         reason = probe()
         index_ok = reason is None
         if not index_ok:
-            print(f"PyTorch's CPU index ({CPU_INDEX}) cannot be reached ({reason}); installing torch "
-                  f"from the default index instead. On Linux that is the multi-GB CUDA build unless "
-                  f"pip finds a CPU wheel elsewhere; re-run `make setup TORCH=cpu` where the CPU index "
-                  f"is reachable.", flush=True)
-            if have is not None and have.split("+")[0] == version:
-                print(f"Keeping the installed torch {have}.")
+            same = have is not None and have.split("+")[0] == version
+            print(f"PyTorch's CPU index ({CPU_INDEX}) cannot be reached ({reason}); "
+                  + (f"keeping the installed torch {have}." if same else
+                     "installing torch from the default index instead: on Linux that is the multi-GB "
+                     "CUDA build unless pip finds a CPU wheel elsewhere.")
+                  + " Re-run `make setup TORCH=cpu` where the CPU index is reachable.", flush=True)
+            if same:
                 return 0
     if have is not None and have.split("+")[0] == version:
         # torch==X is satisfied by the other build of X, so pip would keep it: remove it first.
         run([sys.executable, "-m", "pip", "uninstall", "--yes", "--quiet", "torch"], args.dry_run)
-    return run([sys.executable, "-m", "pip", "install", "--quiet",
-                *pip_args(build, version, args.lock, index_ok)], args.dry_run)
+    pip = [sys.executable, "-m", "pip", "install", "--quiet"]
+    code = run([*pip, *pip_args(build, version, args.lock, index_ok)], args.dry_run)
+    if code != 0 and build == "cpu" and index_ok:
+        print("Installing from PyTorch's CPU index failed; using the default index instead.", flush=True)
+        code = run([*pip, *pip_args(build, version, args.lock, index_ok=False)], args.dry_run)
+    return code
 
 
 def run(cmd: list[str], dry_run: bool) -> int:
