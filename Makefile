@@ -49,9 +49,12 @@ lock:
 	@echo "Wrote $(LOCK): torch $$(sed -n 's/^torch==\([^ ;]*\).*/\1/p' $(LOCK)), $$(grep -c '^[a-z0-9]' $(LOCK)) pins."
 FORCE:
 
+# `make lab FAST=1`: every notebook in FAST mode (COURSE_FAST=1 in the lab's environment, which its
+# kernels inherit): for class. Default FULL, for self-study. course.setup() prints the mode in force.
+LAB_FAST := $(if $(filter 1 true yes on,$(FAST)),COURSE_FAST=1,)
 lab: setup
-	@echo "Opening JupyterLab in notebooks/ (the URL with its token is printed below)."
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG)
+	@echo "Opening JupyterLab in notebooks/ in $(if $(LAB_FAST),FAST,FULL) mode ($(if $(LAB_FAST),make lab for FULL,make lab FAST=1 for FAST)); the URL with its token is printed below."
+	$(LAB_FAST) $(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG)
 
 # Unit tests of course/, notebook hygiene, then every notebook executed in FAST mode (nbval),
 # then checks that each notebook wrote its reproduction card: one pytest session, one verdict.
