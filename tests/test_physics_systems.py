@@ -89,7 +89,7 @@ def test_bad_parameters_raise(build, match):
 
 
 def test_pendulum_convention_small_angle_frequency():
-    """The paper's H = 2mgl(1 - cos q) + l^2 p^2/2m swings at sqrt(2 g / l), not the textbook sqrt(g / l)."""
+    """The paper's H = 2mgl(1 - cos q) + l^2 p^2/2m swings at sqrt(2 g) (m = l = 1), not the textbook sqrt(g / l)."""
     pendulum = P.Pendulum(g=3.0)
     t = np.linspace(0, 4, 41)
     traj = P.reference(pendulum.derivative, np.array([1e-4, 0.0]), t, rtol=1e-12, atol=1e-14)

@@ -122,8 +122,8 @@ class Pendulum(System):
     """Ideal pendulum, H = 2 m g l (1 - cos q) + l^2 p^2 / (2 m) (the HNN paper's convention); state (q, p).
 
     Not the textbook m g l (1 - cos q) + p^2 / (2 m l^2): the paper's H gives
-    q'' = -2 g sin(q) (for l = 1), a small-angle frequency sqrt(2 g / l) = sqrt(6) with the
-    default g = 3. Defaults m = l = 1, g = 3 are the paper's. The HNN code's
+    q'' = -2 g l^3 sin(q): with the defaults (m = l = 1, g = 3) a small-angle frequency
+    sqrt(2 g) = sqrt(6), not the textbook sqrt(g / l) = sqrt(3). Defaults m = l = 1, g = 3 are the paper's. The HNN code's
     H = 3(1 - cos q) + p^2 is `Pendulum(m=0.5)`; it has the same q(t) as the default (notebook 02).
     """
 

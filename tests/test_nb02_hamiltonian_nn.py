@@ -1,0 +1,140 @@
+"""Notebook 02's own code, where it lives: the exercises' reference solutions, their checks (which
+must fail on plausible wrong answers), the HNN's conservation law, and the pixel renderer."""
+import numpy as np
+import pytest
+import torch
+
+from course import physics
+from tests.nbimport import definitions, run_check
+
+NB = "02_hamiltonian_nn"
+
+
+@pytest.fixture(scope="module")
+def ns():
+    return definitions(NB)
+
+
+def test_reference_solutions_pass_their_checks(ns):
+    run_check(NB, "02_spring_field_check", ns)
+    run_check(NB, "02_hnn_field_check", ns)
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda x: np.stack([-2 * x[..., 1], 2 * x[..., 0]], -1),      # sign flipped (time runs backwards)
+    lambda x: np.stack([x[..., 1], -x[..., 0]], -1),              # missing factor 2 (the text's 1/2 q^2 + 1/2 p^2)
+    lambda x: np.stack([2 * x[..., 0], 2 * x[..., 1]], -1),       # plain gradient, no J
+], ids=["sign", "factor", "gradient"])
+def test_spring_check_fails_on_wrong_answers(ns, wrong):
+    with pytest.raises(AssertionError):
+        run_check(NB, "02_spring_field_check", ns, overrides={"spring_field": wrong})
+
+
+def _grad(energy_fn, x, create_graph=False):
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True) if not x.requires_grad else x
+        g, = torch.autograd.grad(energy_fn(x).sum(), x, create_graph=create_graph)
+    return g
+
+
+def _sign_flipped(energy_fn, x, create_graph=False):
+    g = _grad(energy_fn, x, create_graph)
+    n = x.shape[-1] // 2
+    return torch.cat([-g[..., n:], g[..., :n]], -1)
+
+
+def _riemann(energy_fn, x, create_graph=False):
+    return _grad(energy_fn, x, create_graph)
+
+
+def _swap_without_sign(energy_fn, x, create_graph=False):
+    g = _grad(energy_fn, x, create_graph)
+    n = x.shape[-1] // 2
+    return torch.cat([g[..., n:], g[..., :n]], -1)
+
+
+def _detached(energy_fn, x, create_graph=False):
+    return _sign_ok(energy_fn, x).detach()
+
+
+def _sign_ok(energy_fn, x):
+    g = _grad(energy_fn, x)
+    n = x.shape[-1] // 2
+    return torch.cat([g[..., n:], -g[..., :n]], -1)
+
+
+@pytest.mark.parametrize("wrong", [_sign_flipped, _riemann, _swap_without_sign, _detached],
+                         ids=["sign-flipped", "riemann-gradient", "no-minus", "no-create-graph"])
+def test_hnn_check_fails_on_wrong_answers(ns, wrong):
+    with pytest.raises(AssertionError):
+        run_check(NB, "02_hnn_field_check", ns, overrides={"hnn_field": wrong})
+
+
+def test_sign_flipped_field_still_conserves_h_so_the_check_must_compare_values(ns):
+    """Why the check compares with J grad H: a sign flip conserves H too (it is -J grad H)."""
+    H = lambda x: (x ** 2).sum(-1) + torch.cos(x[..., 0])
+    x = torch.randn(50, 2, dtype=torch.float64)
+    rate = (_grad(H, x) * _sign_flipped(H, x)).sum(-1)
+    assert rate.abs().max() < 1e-12
+
+
+def test_hnn_field_of_the_true_hamiltonian_is_the_true_pendulum_and_conserves_h(ns):
+    """hnn_field of the pendulum's H (torch) = physics.Pendulum's field; its rollout keeps H to 1e-9."""
+    pend = physics.Pendulum(m=0.5, g=3.0)
+    H = lambda x: 3 * (1 - torch.cos(x[..., 0])) + x[..., 1] ** 2
+
+    def field(t, y):
+        y = torch.as_tensor(np.asarray(y), dtype=torch.float64).reshape(-1, 2)
+        return ns["hnn_field"](H, y).detach().numpy().reshape(np.shape(y) if np.ndim(y) > 1 else (2,))
+
+    y = pend.sample_initial(30, rng=0)
+    np.testing.assert_allclose(field(0, y), pend.derivative(0, y), atol=1e-12)
+    traj = physics.reference(field, y[:3], np.linspace(0, 30, 61), rtol=1e-12, atol=1e-12)
+    energy = pend.energy(traj)
+    assert np.max(np.abs(energy / energy[0] - 1)) < 1e-9
+
+
+def test_hnn_model_conserves_its_own_energy_and_trains(ns):
+    torch.manual_seed(0)
+    model = ns["HNN"](4, 32).double()
+    x = torch.randn(100, 4, dtype=torch.float64)
+    grad_H = _grad(model.energy, x)
+    assert (grad_H * model(x)).sum(-1).abs().max() < 1e-12            # eq. (2) for a random network
+    out = model(x.clone().requires_grad_(False))
+    loss = out.pow(2).mean()
+    loss.backward()                                                   # second derivative through eq. (1)
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    with torch.no_grad():                                             # evaluation needs no graph
+        assert not model(x).requires_grad
+
+
+def test_baseline_mlp_shapes_and_orthogonal_init(ns):
+    mlp = ns["MLP"](2, 16, 2)
+    assert mlp(torch.zeros(5, 2)).shape == (5, 2)
+    w = mlp.net[2].weight
+    np.testing.assert_allclose((w @ w.T).detach().numpy(), np.eye(16), atol=1e-5)
+    assert mlp.net[-1].bias is None
+
+
+def test_energy_starts_follow_the_paper(ns):
+    x = ns["energy_starts"](1000, 0)
+    assert x.shape == (1000, 2) and np.all((np.abs(x) >= 0.2) & (np.abs(x) <= 1.0))
+
+
+def test_pixel_pendulum_shape_range_and_motion(ns):
+    pixel_pendulum = ns["pixel_pendulum"]
+    theta = np.linspace(-0.5, 0.5, 6).reshape(2, 3)
+    frames = pixel_pendulum(theta, size=28)
+    assert frames.shape == (2, 3, 28, 28)
+    assert frames.min() >= 0 and frames.max() <= 1 and frames.max() > 0.9
+    cols = np.arange(28)
+    swing = pixel_pendulum(np.linspace(-0.5, 0.5, 5))
+    centroid = (swing * cols).sum((1, 2)) / swing.sum((1, 2))
+    assert np.all(np.diff(centroid) > 0.5)   # positive theta swings the bob to the right
+    down, up = pixel_pendulum(0.0), pixel_pendulum(np.pi)
+    rows = np.arange(28)[:, None]
+    assert (down * rows).sum() / down.sum() > 14 > (up * rows).sum() / up.sum()
+    with pytest.raises(ValueError, match="size must"):
+        pixel_pendulum(0.1, size=4)
+    with pytest.raises(ValueError, match="theta must"):
+        pixel_pendulum(np.nan)
