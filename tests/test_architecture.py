@@ -7,32 +7,41 @@ import pytest
 COURSE = Path(__file__).resolve().parent.parent / "course"
 PLUMBING = {"runtime", "train", "plots", "widgets", "results", "report", "catalog", "validate",
             "blur", "sweep"}
-MODULES = sorted(p.stem for p in COURSE.glob("*.py") if p.stem != "__init__")
+# Top-level modules ('fea') and modules of sub-packages ('physics.systems'); a sub-package
+# counts as one domain ('physics') for the import rules.
+MODULES = sorted(".".join(p.relative_to(COURSE).with_suffix("").parts)
+                 for p in COURSE.rglob("*.py") if p.stem != "__init__")
+TOP = {m.split(".")[0] for m in MODULES}
+
+
+def path_of(module: str) -> Path:
+    return COURSE.joinpath(*module.split(".")).with_suffix(".py")
 
 
 def course_imports(module: str) -> set[str]:
-    """The `course` modules that `module` imports (absolute or relative, at any depth)."""
-    tree = ast.parse((COURSE / f"{module}.py").read_text())
+    """The top-level `course` modules or packages that `module` imports (absolute or relative)."""
+    tree = ast.parse(path_of(module).read_text())
     found = set()
+    to_course = module.count(".") + 1   # the relative level that names course/ itself
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            if node.level == 1 and node.module:
+            if node.level == to_course and node.module:
                 found.add(node.module.split(".")[0])
-            elif node.level == 1:
+            elif node.level == to_course:
                 found.update(a.name for a in node.names)
             elif node.module and node.module.split(".")[0] == "course":
                 parts = node.module.split(".")
                 found.update([parts[1]] if len(parts) > 1 else [a.name for a in node.names])
         elif isinstance(node, ast.Import):
             found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("course."))
-    return found & set(MODULES)
+    return found & TOP
 
 
 def test_plumbing_modules_exist():
-    assert PLUMBING <= set(MODULES), f"listed as plumbing but missing: {PLUMBING - set(MODULES)}"
+    assert PLUMBING <= TOP, f"listed as plumbing but missing: {PLUMBING - TOP}"
 
 
-@pytest.mark.parametrize("module", sorted(PLUMBING & set(MODULES)))
+@pytest.mark.parametrize("module", sorted(PLUMBING & TOP))
 def test_plumbing_imports_no_domain_module(module):
     domain = course_imports(module) - PLUMBING
     assert not domain, f"course/{module}.py is plumbing but imports domain modules {sorted(domain)}"
@@ -40,10 +49,11 @@ def test_plumbing_imports_no_domain_module(module):
 
 @pytest.mark.parametrize("module", MODULES)
 def test_no_module_reads_a_notebook(module):
-    text = (COURSE / f"{module}.py").read_text()
+    text = path_of(module).read_text()
     assert ".ipynb" not in text or module == "catalog", f"course/{module}.py reads a notebook"
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_every_module_has_a_mirror_test(module):
-    assert (COURSE.parent / "tests" / f"test_{module}.py").exists(), f"course/{module}.py has no tests/test_{module}.py"
+    test = f"test_{module.replace('.', '_')}.py"
+    assert (COURSE.parent / "tests" / test).exists(), f"{path_of(module)} has no tests/{test}"
