@@ -56,12 +56,40 @@ lab: setup
 	@echo "Opening JupyterLab in notebooks/ in $(if $(LAB_FAST),FAST,FULL) mode ($(if $(LAB_FAST),make lab for FULL,make lab FAST=1 for FAST)); the URL with its token is printed below."
 	$(LAB_FAST) $(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG)
 
+# Optional dependency groups (pyproject.toml), held to the lock where they share packages with it:
+# teach = nbgrader (`make student`; `make test` needs it for tests/test_student.py),
+# browser = Playwright (`make browser-test`). Defined here, before `test`, which names one.
+TEACH_STAMP   := $(VENV)/.teach-stamp
+BROWSER_STAMP := $(VENV)/.browser-stamp
+$(TEACH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[teach]"
+	@touch $@
+$(BROWSER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[browser]"
+	@touch $@
+
+# Student copies in build/student/: nbgrader's preprocessors replace each solution region by
+# `raise NotImplementedError()` and keep the check cells (tools/make_student.py); hand them out as
+# they are (students put them in place of notebooks/).
+.PHONY: student browser-test
+student: $(TEACH_STAMP)
+	$(BIN)/python tools/make_student.py --out $(BUILD)/student
+
+# Every notebook run in JupyterLab in headless Chromium, FAST mode: fails on an error output,
+# "Error displaying widget" or figures that do not show; screenshots in build/browser/
+# (tools/browser_test.py). Installs Debian's chromium when missing (as root, as in CI).
+browser-test: $(BROWSER_STAMP)
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
+	  else echo "browser-test needs Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python tools/browser_test.py --out $(BUILD)/browser
+
 # Unit tests of course/, notebook hygiene, then every notebook executed in FAST mode (nbval),
 # then checks that each notebook wrote its reproduction card: one pytest session, one verdict.
-test: setup
+test: setup $(TEACH_STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider
 
-unit: setup
+unit: setup $(TEACH_STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest tests -p no:cacheprovider
 
 # FULL mode: papermill runs every notebook into build/ (git-ignored), then the report.

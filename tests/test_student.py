@@ -1,0 +1,287 @@
+"""`make student` (tools/make_student.py): the student copies a lecturer hands out.
+
+On a tiny synthetic notebook (built here, so these tests do not depend on the course
+notebooks' exercises) and on every course notebook's copy:
+- no solution line is left (no `### BEGIN/END SOLUTION`, none of the reference lines);
+- each exercise raises NotImplementedError when the student runs it (the check cell after it
+  stops there), in a real kernel for the fixture;
+- the check cells, and every cell that is not an exercise, are unchanged;
+- nbgrader refuses malformed exercises with the notebook's name; the run takes seconds.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import inspect
+import os
+import time
+from pathlib import Path
+from unittest import mock
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from tests import nbimport
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("make_student", ROOT / "tools" / "make_student.py")
+ms = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ms)
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _grader(**kw) -> dict:
+    return {"nbgrader": {"schema_version": 3, **kw}}
+
+
+def synthetic_notebook() -> nbformat.NotebookNode:
+    """Two exercises: a function, and a method whose check needs a name made by a plain cell."""
+    sol = dict(grade=False, solution=True, locked=False)
+    chk = dict(grade=True, solution=False, locked=True, points=1)
+    cells = [
+        new_markdown_cell("# Fixture\nTwo graded exercises."),
+        new_code_cell("import math\n\nSCALE = 2"),
+        new_code_cell(f'def double(x):\n    """Return 2 x."""\n    y = SCALE * 1\n    {BEGIN}\n    return y * x\n    {END}',
+                      metadata=_grader(grade_id="fx_double", **sol)),
+        new_code_cell('got = double(3)\nassert got == 6, f"expected 6, got {got}"\nprint("double: correct")',
+                      metadata=_grader(grade_id="fx_double_check", **chk)),
+        new_code_cell("values = [double(v) for v in range(3)]\nmass = float(values[1])\nvalues"),
+        new_code_cell(f'class Energy:\n    def kinetic(self, m, v):\n        """m v^2 / 2."""\n'
+                      f'        {BEGIN}\n        return 0.5 * m * v ** 2\n        {END}',
+                      metadata=_grader(grade_id="fx_kinetic", **sol)),
+        new_code_cell('got = Energy().kinetic(mass, 3.0)\nassert math.isclose(got, 9.0), f"expected 9.0, got {got}"',
+                      metadata=_grader(grade_id="fx_kinetic_check", **chk)),
+        new_code_cell('print("the end")'),
+    ]
+    return new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def solution_lines(source: str) -> list[str]:
+    """The reference lines between the delimiters that occur nowhere else in the cell."""
+    inside, outside, in_sol = [], [], False
+    for line in source.splitlines():
+        if BEGIN in line:
+            in_sol = True
+        elif END in line:
+            in_sol = False
+        elif line.strip():
+            (inside if in_sol else outside).append(line.strip())
+    return [ln for ln in inside if ln not in outside]
+
+
+def assert_student_copy(original, student, name: str) -> list[tuple[int, int]]:
+    """Structural checks of a student copy; returns the (exercise, check) cell index pairs."""
+    assert len(student.cells) == len(original.cells), f"{name}: cells added or lost"
+    pairs = []
+    for i, (o, s) in enumerate(zip(original.cells, student.cells)):
+        assert BEGIN not in s.source and END not in s.source, f"{name} cell {i}: a solution delimiter is left"
+        if _meta(o).get("solution"):
+            left = [ln for ln in solution_lines(o.source) if ln in s.source]
+            assert not left, f"{name} cell {i} ({_meta(o)['grade_id']}): solution lines left: {left}"
+            if o.cell_type == "code":
+                assert "raise NotImplementedError()" in s.source, f"{name} cell {i}: no stub"
+                nxt = next((j for j in range(i + 1, len(original.cells))
+                            if original.cells[j].cell_type == "code"), None)
+                if nxt is not None and _meta(original.cells[nxt]).get("grade"):
+                    pairs.append((i, nxt))
+        else:
+            assert s.source == o.source, f"{name} cell {i}: changed although it is not an exercise"
+        if _meta(o).get("grade"):
+            assert _meta(s)["locked"] and _meta(s)["grade_id"] == _meta(o)["grade_id"], f"{name} cell {i}"
+        assert s.get("outputs", []) == [], f"{name} cell {i}: outputs kept"
+    return pairs
+
+
+def stub_functions(source: str, ns: dict) -> list:
+    """The callables that a student cell defines whose body holds the stub (methods included)."""
+    def has_stub(fn):
+        return any(isinstance(n, ast.Raise) and "NotImplementedError" in ast.unparse(n) for n in ast.walk(fn))
+    found = []
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and has_stub(node):
+            found.append(ns[node.name])
+        elif isinstance(node, ast.ClassDef):
+            found += [getattr(ns[node.name], f.name) for f in node.body
+                      if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and has_stub(f)]
+    return found
+
+
+def run_tolerant(source: str, ns: dict, where: str, tries: int = 10) -> None:
+    """exec `source` in `ns`; a name that only a plain (non-definition) cell makes, such as a
+    default argument `lr=LR`, is stood in for by a mock so that the definitions still happen."""
+    for _ in range(tries):
+        try:
+            exec(compile(source, where, "exec"), ns)
+            return
+        except NameError as err:
+            if err.name is None or err.name in ns:
+                raise
+            ns[err.name] = mock.MagicMock(name=err.name)
+    raise AssertionError(f"{where}: more than {tries} names missing")
+
+
+def definitions(path: Path) -> dict:
+    """The notebook's definition cells (tests/nbimport's choice of cells), each run on its own:
+    one that fails (it needs a name made by a plain cell) is left out."""
+    ns: dict = {"__name__": f"notebook_{path.stem}"}
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code" and nbimport.is_definition_cell(cell.source):
+            try:
+                run_tolerant(cell.source, ns, f"<{path.stem}>")
+            except Exception:
+                pass
+    return ns
+
+
+def exercise_raises(ns: dict, exercise: str, check: str, where: str) -> str:
+    """Run the student's exercise cell, then its check cell, in `ns`.
+
+    The check must stop with NotImplementedError. When it cannot get that far because it
+    needs a name made by a cell that is not a pure definition (NameError), every stubbed
+    function is called with mock arguments instead and must raise NotImplementedError.
+    Returns how it was shown ("check" or "direct call")."""
+    run_tolerant(exercise, ns, f"<{where} exercise>")
+    try:
+        exec(compile(check, f"<{where} check>", "exec"), ns)
+    except NotImplementedError:
+        return "check"
+    except NameError:
+        pass
+    else:
+        raise AssertionError(f"{where}: the check cell passes on the student stub: it cannot fail")
+    stubs = stub_functions(exercise, ns)
+    assert stubs, f"{where}: no function with the stub in the exercise cell"
+    for fn in stubs:
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        args = [mock.MagicMock() for p in params if p.kind != p.KEYWORD_ONLY]
+        kwargs = {p.name: mock.MagicMock() for p in params if p.kind == p.KEYWORD_ONLY}
+        with pytest.raises(NotImplementedError):
+            fn(*args, **kwargs)
+    return "direct call"
+
+
+# ---- the synthetic notebook -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def fixture_copy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student")
+    src = folder / "src" / "98_fixture.ipynb"
+    src.parent.mkdir()
+    nbformat.write(synthetic_notebook(), src)
+    dest, solutions, checks = ms.student_copy(src, folder / "out")
+    return nbformat.read(src, as_version=4), nbformat.read(dest, as_version=4), solutions, checks
+
+
+def test_the_fixture_copy_has_no_solution_and_keeps_every_other_cell(fixture_copy):
+    original, student, solutions, checks = fixture_copy
+    assert (solutions, checks) == (2, 2)
+    assert assert_student_copy(original, student, "fixture") == [(2, 3), (5, 6)]
+    text = nbformat.writes(student)
+    assert "return y * x" not in text and "0.5 * m * v" not in text
+    # what is outside the solution region stays: signature, docstring, the line before it
+    assert 'def double(x):\n    """Return 2 x."""\n    y = SCALE * 1\n    # YOUR CODE HERE\n    raise NotImplementedError()' \
+        == student.cells[2].source
+    assert [_meta(c).get("checksum") is not None for c in student.cells[2:4]] == [True, True]
+
+
+def test_each_fixture_exercise_raises_not_implemented_in_a_kernel(fixture_copy, tmp_path):
+    """The student copy run top to bottom in a real kernel, as a student meets it: the first
+    check stops with NotImplementedError; once the first exercise is solved, the second check
+    does. The original runs clean."""
+    import copy
+
+    from nbclient import NotebookClient
+
+    def errors(nb):
+        NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+        return {i: o["ename"] for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                for o in c.outputs if o.output_type == "error"}
+
+    original, student, _, _ = fixture_copy
+    assert errors(copy.deepcopy(original)) == {}
+    assert errors(copy.deepcopy(student))[3] == "NotImplementedError"        # double's check
+    first_solved = copy.deepcopy(student)
+    first_solved.cells[2].source = original.cells[2].source
+    assert errors(first_solved) == {6: "NotImplementedError"}                 # kinetic's check
+
+
+def test_each_fixture_exercise_raises_in_a_namespace_of_definitions(fixture_copy):
+    """The quick route used on the course notebooks: definitions, stub, check (or a direct call)."""
+    original, student, _, _ = fixture_copy
+    ns = {"math": __import__("math"), "SCALE": 2}
+    assert exercise_raises(ns, student.cells[2].source, student.cells[3].source, "fx_double") == "check"
+    # kinetic's check needs `mass`, made by a plain cell: the stub is called directly
+    assert exercise_raises(ns, student.cells[5].source, student.cells[6].source, "fx_kinetic") == "direct call"
+    # a check that passes whatever the student writes is caught
+    with pytest.raises(AssertionError, match="cannot fail"):
+        exercise_raises(ns, student.cells[2].source, "assert True", "vacuous")
+
+
+@pytest.mark.parametrize("break_it,message", [
+    (lambda nb: nb.cells[1].__setitem__("source", f"X = 1\n{BEGIN}\nY = 2\n{END}"), "non-solution cell"),
+    (lambda nb: nb.cells[2].__setitem__("source", f"def double(x):\n    {BEGIN}\n    return 2 * x"), "no end solution"),
+    (lambda nb: nb.cells[6].metadata["nbgrader"].__setitem__("grade_id", "fx_double_check"), "validate"),
+])
+def test_malformed_exercises_stop_the_run_with_the_notebooks_name(tmp_path, break_it, message):
+    nb = synthetic_notebook()
+    break_it(nb)
+    src = tmp_path / "97_broken.ipynb"
+    nbformat.write(nb, src)
+    with pytest.raises(RuntimeError, match=f"97_broken.ipynb.*{message}"):
+        ms.student_copy(src, tmp_path / "out")
+
+
+def test_a_notebook_without_exercises_is_copied_with_outputs_cleared(tmp_path):
+    nb = new_notebook(cells=[new_markdown_cell("# Plain"), new_code_cell("1 + 1", outputs=[
+        nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)])],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    src = tmp_path / "96_plain.ipynb"
+    nbformat.write(nb, src)
+    dest, solutions, checks = ms.student_copy(src, tmp_path / "out")
+    student = nbformat.read(dest, as_version=4)
+    assert (solutions, checks) == (0, 0)
+    assert [c.source for c in student.cells] == ["# Plain", "1 + 1"] and student.cells[1].outputs == []
+
+
+# ---- the course notebooks ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def course_copies(tmp_path_factory):
+    out = tmp_path_factory.mktemp("student-course")
+    t0 = time.perf_counter()
+    assert ms.main(["--out", str(out), *map(str, NOTEBOOKS)]) == 0
+    return out, time.perf_counter() - t0
+
+
+def test_make_student_copies_every_notebook_in_seconds(course_copies):
+    out, seconds = course_copies
+    assert sorted(p.name for p in out.glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
+    assert seconds < 60, f"make student took {seconds:.0f} s"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_course_student_copy(course_copies, path, monkeypatch):
+    out, _ = course_copies
+    original = nbformat.read(path, as_version=4)
+    student = nbformat.read(out / path.name, as_version=4)
+    pairs = assert_student_copy(original, student, path.stem)
+    if not any(_meta(c).get("solution") for c in original.cells):
+        pytest.skip(f"{path.stem} has no graded exercise yet")
+    assert pairs, f"{path.stem}: no exercise is followed by its check cell"
+    monkeypatch.setenv("COURSE_FAST", "1")
+    monkeypatch.chdir(path.parent)  # as in the notebook: relative paths resolve from notebooks/
+    ns = definitions(path)
+    for i, j in pairs:
+        exercise_raises(ns, student.cells[i].source, student.cells[j].source,
+                        f"{path.stem}:{_meta(student.cells[i])['grade_id']}")
