@@ -20,10 +20,26 @@ def test_every_paper_is_in_the_readme_with_the_right_link_or_coming():
             assert row.rstrip(" |").endswith("coming"), f"{p.notebook} has no notebook yet: mark it coming"
 
 
-def test_readme_shows_the_two_commands_and_ci_runs_only_them():
-    assert "make lab" in README and "make test" in README
+def ci_commands() -> list[str]:
+    """The commands .ci/run runs (comments, `set` and `cd` lines left out)."""
     ci = (ROOT / ".ci" / "run").read_text()
-    commands = [line for line in ci.splitlines() if line.strip() and not line.startswith("#")
-                and not line.startswith(("set ", "cd "))]
-    assert commands == ["make test"]
+    return [line.strip() for line in ci.splitlines() if line.strip() and not line.lstrip().startswith("#")
+            and not line.lstrip().startswith(("set ", "cd "))]
+
+
+def test_readme_shows_the_two_commands_and_every_command_ci_runs():
+    assert "make lab" in README and "make test" in README
+    commands = ci_commands()
+    assert commands[0] == "make test", "CI starts with what README tells a contributor to run"
+    shown = set(re.findall(r"`([^`\n]+)`", README)) | {line.split("#")[0].strip() for line in README.splitlines()}
+    missing = [c for c in commands if c not in shown]
+    assert not missing, f"README does not show these commands that .ci/run runs: {missing}"
     assert re.search(r"binder", README, re.I)
+
+
+def test_ci_commands_are_make_targets():
+    make = (ROOT / "Makefile").read_text()
+    for command in ci_commands():
+        assert command.startswith("make "), f".ci/run runs {command!r}: CI runs make targets only"
+        target = command.split()[1]
+        assert re.search(rf"^{re.escape(target)}:", make, re.M), f"the Makefile has no target {target}"
