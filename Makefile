@@ -86,22 +86,32 @@ browser-test: $(BROWSER_STAMP)
 
 # Unit tests of course/, notebook hygiene, then every notebook executed in FAST mode (nbval),
 # then checks that each notebook wrote its reproduction card: one pytest session, one verdict.
-test: setup $(TEACH_STAMP)
+test: setup $(SITE_STAMP) $(TEACH_STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider
 
-unit: setup $(TEACH_STAMP)
+unit: setup $(SITE_STAMP) $(TEACH_STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest tests -p no:cacheprovider
 
 # FULL mode: papermill runs every notebook into build/ (git-ignored), then the report.
 reproduce: setup
-	@mkdir -p $(BUILD); failed=""; \
-	for nb in $(NOTEBOOKS); do \
-	  echo "== $$nb (FULL)"; \
-	  OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/papermill --cwd notebooks -p FAST False \
-	    "$$nb" "$(BUILD)/$$(basename $$nb)" || failed="$$failed $$nb"; \
-	done; \
-	$(MAKE) --no-print-directory report; \
-	if [ -n "$$failed" ]; then echo "FULL runs failed:$$failed"; exit 1; fi
+	@mkdir -p $(BUILD)
+	@# tools/run_notebook.py: each notebook in a fresh kernel into build/ (FAST=1: build/fast/), then a
+	@# table of wall time and peak memory (the kernel's max RSS) per notebook; FULL runs end with the report.
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python tools/run_notebook.py \
+	  $(if $(filter 1 true yes on,$(FAST)),--fast,--full) $(NOTEBOOKS); status=$$?; \
+	$(if $(filter 1 true yes on,$(FAST)),,$(BIN)/python -m course.results RESULTS.md;) exit $$status
+
+# The course as a website in build/site/ (Sphinx + MyST-NB, site/conf.py): the executed notebooks
+# (FULL from build/ after `make reproduce`, else a FAST run made now), README, LECTURES, RESULTS.
+SITE_STAMP := $(VENV)/.site-stamp
+$(SITE_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[site]"
+	@touch $(SITE_STAMP)
+
+.PHONY: site
+site: setup $(SITE_STAMP)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python tools/build_site.py
+	@echo "Open build/site/index.html in a browser."
 
 report: setup
 	$(BIN)/python -m course.results RESULTS.md

@@ -19,6 +19,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -102,7 +103,7 @@ def run(notebook: str | Path, fast: bool, out: str | Path | None = None,
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
         except CellExecutionError as err:
-            lines = str(err).strip().splitlines()
+            lines = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()   # no ANSI colours
             error = lines[-1] if lines else type(err).__name__
         seconds = time.perf_counter() - start
         nb.cells.append(probe)                  # run in the same kernel, then taken out again

@@ -1,0 +1,127 @@
+"""Build the course website: the executed notebooks, README, LECTURES and RESULTS as static HTML.
+
+    python tools/build_site.py                  # what `make site` runs; opens nothing
+    python tools/build_site.py --no-execute     # notebooks without an executed copy go in unexecuted
+
+Each notebook is taken executed: its FULL run from build/NN_name.ipynb where `make reproduce`
+left one, else its FAST run from build/fast/NN_name.ipynb (made now with tools/run_notebook.py
+when missing or older than the notebook). The pages are staged in build/site-src/ with the
+repository's own layout (README.md, LECTURES.md, RESULTS.md, notebooks/), so every relative link
+between them works unchanged, plus an index.md whose navigation follows the course order (one
+section per unit, from course/catalog.py). Sphinx with MyST-NB and sphinx-book-theme (site/conf.py)
+writes build/site/; open build/site/index.html.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from course import catalog  # noqa: E402
+
+PAGES = ("README.md", "LECTURES.md", "RESULTS.md")
+
+
+def notebooks(folder: Path = ROOT / "notebooks") -> list[Path]:
+    """The course's notebooks in course order (NN_name.ipynb)."""
+    return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+def executed_copy(notebook: Path, build: Path = ROOT / "build") -> tuple[Path | None, str]:
+    """The executed copy to render and which run it is: ('FULL' | 'FAST'), or (None, '')."""
+    full, fast = build / notebook.name, build / "fast" / notebook.name
+    if full.exists():
+        return full, "FULL"
+    if fast.exists() and fast.stat().st_mtime >= notebook.stat().st_mtime:
+        return fast, "FAST"
+    return None, ""
+
+
+def index_page(names: list[str], pages: list[str]) -> str:
+    """index.md: a short welcome and one toctree per unit, in course order."""
+    lines = ["# Papers from Scratch", "",
+             "Sam Greydanus's papers, re-implemented from scratch, run, and checked claim by claim.",
+             "Each page below is an executed notebook (FULL outputs where `make reproduce` made them,",
+             "else a FAST run). Start with the README, the lecture plan and **00 · Start here**.", ""]
+    start = [p[:-3] for p in pages if p != "RESULTS.md"] + [n for n in names if n.startswith("00_")]
+    lines += ["```{toctree}", ":caption: Start here", ":maxdepth: 1", ""]
+    lines += [f"notebooks/{n}" if n.startswith("00_") else n for n in start] + ["```", ""]
+    coming = []
+    for unit in dict.fromkeys(p.unit for p in catalog.PAPERS):
+        papers = [p for p in catalog.PAPERS if p.unit == unit]
+        present = [p for p in papers if p.notebook in names]
+        coming += [f"{p.number:02d} · {p.title} ({unit})" for p in papers if p.notebook not in names]
+        if present:
+            lines += ["```{toctree}", f":caption: {unit}", ":maxdepth: 1", ""]
+            lines += [f"notebooks/{p.notebook}" for p in present] + ["```", ""]
+    if "RESULTS.md" in pages:
+        lines += ["```{toctree}", ":caption: Evidence", ":maxdepth: 1", "", "RESULTS", "```", ""]
+    if coming:
+        lines += ["## Coming", ""] + [f"- {c}" for c in coming] + [""]
+    return "\n".join(lines)
+
+
+def stage(src: Path, only: list[str] | None = None, execute_missing: bool = True,
+          build: Path = ROOT / "build") -> dict[str, str]:
+    """Lay out the pages in `src`; return {notebook: 'FULL' | 'FAST' | 'not executed'}."""
+    if src.exists():
+        shutil.rmtree(src)
+    (src / "notebooks").mkdir(parents=True)
+    pages = [p for p in PAGES if (ROOT / p).exists()]
+    for page in pages:
+        shutil.copy2(ROOT / page, src / page)
+    chosen = [nb for nb in notebooks() if only is None or nb.stem in only]
+    used = {}
+    for nb in chosen:
+        copy, run = executed_copy(nb, build)
+        if copy is None and execute_missing:
+            import run_notebook
+            stats = run_notebook.run(nb, fast=True, out=build / "fast" / nb.name)
+            run_notebook.save_stats(stats, build)
+            print(f"   {nb.stem}: FAST run for the site, {stats['seconds']:.0f} s, peak {stats['peak_mb']} MB"
+                  + ("" if stats["ok"] else f", FAILED: {stats['error']}"), flush=True)
+            copy, run = build / "fast" / nb.name, "FAST"
+        shutil.copy2(copy if copy is not None else nb, src / "notebooks" / nb.name)
+        used[nb.stem] = run or "not executed"
+    (src / "index.md").write_text(index_page([nb.stem for nb in chosen], pages))
+    return used
+
+
+def build_html(src: Path, out: Path, quiet: bool = True, warnings: Path | None = None) -> int:
+    """Run Sphinx (site/conf.py) on the staged pages; returns Sphinx's exit status.
+    Warnings (a broken link between pages, say) go to stderr and to `warnings` if given."""
+    from sphinx.cmd.build import build_main
+    args = ["-b", "html", "-c", str(ROOT / "site"), "-d", str(Path(src).parent / (Path(src).name + "-doctrees")),
+            str(src), str(out)]
+    args += ["-q"] if quiet else []
+    args += ["-w", str(warnings)] if warnings is not None else []
+    return build_main(args)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "site")
+    parser.add_argument("--src", type=Path, default=ROOT / "build" / "site-src")
+    parser.add_argument("--build", type=Path, default=ROOT / "build",
+                        help="where the executed notebooks are (FULL in it, FAST in its fast/)")
+    parser.add_argument("--only", nargs="*", default=None, help="notebook names (default: all)")
+    parser.add_argument("--no-execute", action="store_true",
+                        help="do not run notebooks that have no executed copy: render them unexecuted")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    used = stage(args.src, args.only, execute_missing=not args.no_execute, build=args.build)
+    for name, run in used.items():
+        print(f"   {name}: {run}")
+    status = build_html(args.src, args.out)
+    print(f"site: {args.out / 'index.html'} ({time.perf_counter() - start:.0f} s)")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
