@@ -67,6 +67,11 @@ $(TEACH_STAMP): $(STAMP)
 $(BROWSER_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[browser]"
 	@touch $@
+# site = Sphinx + MyST-NB (`make site`; `make test` needs it for tests/test_site.py).
+SITE_STAMP := $(VENV)/.site-stamp
+$(SITE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[site]"
+	@touch $@
 
 # Student copies in build/student/: nbgrader's preprocessors replace each solution region by
 # `raise NotImplementedError()` and keep the check cells (tools/make_student.py); hand them out as
@@ -103,11 +108,6 @@ reproduce: setup
 
 # The course as a website in build/site/ (Sphinx + MyST-NB, site/conf.py): the executed notebooks
 # (FULL from build/ after `make reproduce`, else a FAST run made now), README, LECTURES, RESULTS.
-SITE_STAMP := $(VENV)/.site-stamp
-$(SITE_STAMP): pyproject.toml $(STAMP)
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[site]"
-	@touch $(SITE_STAMP)
-
 .PHONY: site
 site: setup $(SITE_STAMP)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python tools/build_site.py
