@@ -22,9 +22,11 @@ Conventions:
   `derivative` plugs straight into `rk4`, `leapfrog`, `reference` and scipy).
 """
 from .datasets import make_dataset
+from .dissipative import DampedSpring, SyntheticOcean  # notebook 04
 from .integrators import leapfrog, reference, rk4
 from .nbody import NBody, TwoBody
 from .systems import DampedPendulum, DoublePendulum, MassSpring, Pendulum, System, as_generator
 
 __all__ = ["System", "MassSpring", "Pendulum", "DampedPendulum", "DoublePendulum", "NBody", "TwoBody",
-           "rk4", "leapfrog", "reference", "make_dataset", "as_generator"]
+           "rk4", "leapfrog", "reference", "make_dataset", "as_generator",
+           "DampedSpring", "SyntheticOcean"]
