@@ -1,0 +1,118 @@
+"""Notebook 03's own code, where it lives: the Euler-Lagrange layer against course.physics.DoublePendulum,
+the energy of eq. (4), the graded checks (which must fail on plausible wrong answers), and the models."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch.func import grad, hessian
+
+from course import physics
+from tests.nbimport import definitions, run_check
+
+NB = "03_lagrangian_nn"
+
+
+@pytest.fixture(scope="module")
+def ns():
+    # constants of the parameters cell that definition cells use as default arguments
+    return definitions(NB, extra={"N_TEST": 10, "SEED": 42, "BATCH": 128, "device": torch.device("cpu")})
+
+
+def torch_lagrangian(dp):
+    """T - V of a physics.DoublePendulum, in torch, for one state (4,)."""
+    def L(s):
+        t1, t2, w1, w2 = s
+        T = 0.5 * (dp.m1 + dp.m2) * (dp.l1 * w1) ** 2 + 0.5 * dp.m2 * (dp.l2 * w2) ** 2 \
+            + dp.m2 * dp.l1 * dp.l2 * w1 * w2 * torch.cos(t1 - t2)
+        V = -(dp.m1 + dp.m2) * dp.g * dp.l1 * torch.cos(t1) - dp.m2 * dp.g * dp.l2 * torch.cos(t2)
+        return T - V
+    return L
+
+
+@pytest.mark.parametrize("params", [dict(), dict(m1=2.0, m2=0.5, l1=1.5, l2=0.6, g=3.0)], ids=["paper", "unequal"])
+def test_el_layer_matches_double_pendulum(ns, params):
+    dp = physics.DoublePendulum(**params, theta_max=math.pi, omega_max=5.0)
+    states = dp.sample_initial(300, rng=0)
+    got = ns["accelerations"](torch_lagrangian(dp), torch.tensor(states)).numpy()
+    np.testing.assert_allclose(got, dp.derivative(0.0, states)[:, 2:], atol=1e-10)
+    # and the torch L is the library's L
+    L = torch.vmap(torch_lagrangian(dp))(torch.tensor(states)).numpy()
+    np.testing.assert_allclose(L, dp.lagrangian(states), atol=1e-12)
+
+
+def test_el_layer_is_gauge_invariant_and_ridge_is_small(ns):
+    dp = physics.DoublePendulum()
+    L = torch_lagrangian(dp)
+    s = torch.tensor(dp.sample_initial(50, rng=1))
+    base = ns["accelerations"](L, s)
+    torch.testing.assert_close(ns["accelerations"](lambda x: -3.0 * L(x) + 7.0, s), base, atol=1e-10, rtol=0)
+    assert (ns["accelerations"](L, s, ridge=1e-9) - base).abs().max() < 1e-6
+
+
+def test_lagrangian_energy_is_conserved_along_the_true_flow(ns):
+    dp = physics.DoublePendulum(m1=1.3, m2=0.7, theta_max=2.0, omega_max=2.0)
+    traj = physics.reference(dp.derivative, dp.sample_initial(2, rng=2), np.linspace(0, 10, 41), rtol=1e-12, atol=1e-12)
+    E = np.array([[ns["lagrangian_energy"](torch_lagrangian(dp), torch.tensor(s)).item() for s in step] for step in traj])
+    np.testing.assert_allclose(E, dp.energy(traj), atol=1e-9)
+    assert np.max(np.abs(E - E[0])) < 1e-8
+
+
+def test_reference_solutions_pass_their_checks(ns):
+    run_check(NB, "03_euler_lagrange_check", ns)
+    run_check(NB, "03_lagrangian_energy_check", ns)
+
+
+def _el(sign=1.0, block="vq", drop_mixed=False, sign_q=1.0):
+    def wrong(lagrangian, state, ridge=0.0):
+        d = state.shape[-1] // 2
+        dL, H = grad(lagrangian)(state), hessian(lagrangian)(state)
+        mixed = H[d:, :d] if block == "vq" else H[:d, d:]
+        rhs = sign_q * dL[:d] - (0.0 if drop_mixed else sign * mixed @ state[d:])
+        return torch.linalg.solve(H[d:, d:], rhs)
+    return wrong
+
+
+@pytest.mark.parametrize("wrong", [_el(sign=-1.0), _el(block="qv"), _el(drop_mixed=True), _el(sign_q=-1.0)],
+                         ids=["mixed-sign", "transposed-block", "no-mixed-term", "dLdq-sign"])
+def test_el_check_fails_on_wrong_solves(ns, wrong):
+    overrides = {"euler_lagrange": wrong,
+                 "accelerations": lambda L, states, ridge=0.0: torch.vmap(lambda s: wrong(L, s))(states)}
+    with pytest.raises(AssertionError):
+        run_check(NB, "03_euler_lagrange_check", ns, overrides=overrides)
+
+
+def test_transposed_block_matters_only_when_the_mixed_hessian_is_not_symmetric(ns):
+    """Why the check uses the double pendulum: its d2L/dqdot dq is not symmetric."""
+    dp = physics.DoublePendulum(theta_max=2.0, omega_max=2.0)
+    s = torch.tensor(dp.sample_initial(1, rng=5)[0])
+    H = hessian(torch_lagrangian(dp))(s)
+    assert (H[2:, :2] - H[2:, :2].T).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda L, s: L(s) - s[s.shape[-1] // 2:] @ grad(L)(s)[s.shape[-1] // 2:],          # sign flipped
+    lambda L, s: s[s.shape[-1] // 2:] @ grad(L)(s)[s.shape[-1] // 2:],                 # forgot -L
+    lambda L, s: s[s.shape[-1] // 2:] @ grad(L)(s)[:s.shape[-1] // 2] - L(s),          # dL/dq instead of dL/dqdot
+], ids=["sign", "missing-L", "wrong-gradient"])
+def test_energy_check_fails_on_wrong_answers(ns, wrong):
+    with pytest.raises(AssertionError):
+        run_check(NB, "03_lagrangian_energy_check", ns, overrides={"lagrangian_energy": wrong})
+
+
+def test_models_shapes_init_and_angle_wrapping(ns):
+    torch.manual_seed(0)
+    lnn = ns["LagrangianNN"](2, 16, angular=2)
+    x = torch.randn(7, 4)
+    assert lnn(x).shape == (7, 2) and lnn.time_derivative(x).shape == (7, 4)
+    shifted = x.clone()
+    shifted[:, :2] += 2 * math.pi                      # angles wrapped: same accelerations
+    torch.testing.assert_close(lnn(shifted), lnn(x), atol=1e-3, rtol=1e-3)
+    linears = [m for m in lnn.net if isinstance(m, torch.nn.Linear)]
+    assert all((m.bias == 0).all() for m in linears)   # the paper's init: zero biases, large last layer
+    assert linears[-1].weight.std() > 3 * linears[0].weight.std()
+    hnn = ns["HamiltonianNN"](1, 16).double()
+    y = torch.randn(20, 2, dtype=torch.float64)
+    dH = torch.func.vmap(grad(lambda s: hnn.net(s)[0]))(y)
+    assert (dH * hnn(y)).sum(-1).abs().max() < 1e-12  # the HNN conserves its H
+    assert ns["BaselineNN"](1, 16)(torch.randn(5, 2)).shape == (5, 1)
