@@ -1,6 +1,7 @@
 """Run a batch of independent experiments serially, in local processes, or on a Dask cluster.
 
-Used by 08_neural_reparam's benchmark (problems x methods x seeds): the runs share nothing,
+Used by 08_neural_reparam's benchmark (problems x methods x seeds) and 07_topopt_180's larger
+problems: the runs share nothing,
 so they parallelise trivially. Each task is a keyword dict for one function; results come
 back in task order whatever order they finish in. Local parallelism uses the standard
 library's `concurrent.futures`; a cluster is used only through an existing engine
@@ -15,6 +16,8 @@ from typing import Callable
 
 from tqdm.auto import tqdm
 
+from . import validate
+
 
 def _call(fn: Callable, task: dict):
     return fn(**task)
@@ -27,8 +30,7 @@ def _check(fn, tasks, workers, address) -> list[dict]:
     for k, task in enumerate(tasks):
         if not isinstance(task, dict):
             raise ValueError(f"tasks must be keyword dicts for fn, task {k} is {type(task).__name__}")
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    validate.positive_int("workers", workers)
     if address is not None and not (isinstance(address, str) and address.strip()):
         raise ValueError(f"address must be None or a scheduler address such as 'tcp://host:8786', got {address!r}")
     return tasks
