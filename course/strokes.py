@@ -206,19 +206,23 @@ def load_original(path) -> list[tuple[str, np.ndarray]]:
     return out
 
 
-def plot_words(ax, words, gap: float = 0.1, dots: bool = True, **style):
-    """Draw one or more points arrays side by side (each word shifted right by `gap`)."""
+def plot_words(ax, words, gap: float | None = None, dots: bool = True, **style):
+    """Draw one or more points arrays. gap=None draws them where they are (a decoded sequence);
+    a number lays them out in a row, each starting `gap` right of the previous one's right edge."""
     style = {"color": "k", "lw": 1.5, **style}
-    shift = 0.0
-    for i, pts in enumerate([words] if isinstance(words, np.ndarray) else words):
+    right = None
+    for pts in [words] if isinstance(words, np.ndarray) else words:
         if len(pts) == 0:
             continue
+        shift = 0.0
+        if gap is not None:
+            shift = 0.0 if right is None else right + gap - pts[:, 0].min()
+            right = pts[:, 0].max() + shift
         for s in split_strokes(pts):
             if len(s) == 1 and dots:
                 ax.plot(s[0, 0] + shift, s[0, 1], "o", ms=2, color=style["color"])
             else:
                 ax.plot(s[:, 0] + shift, s[:, 1], **style)
-        shift += gap
     ax.set_aspect("equal")
     ax.axis("off")
     return ax

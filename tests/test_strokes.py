@@ -87,3 +87,18 @@ def test_load_original_format(tmp_path):
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_plot_words_lays_out_a_row_or_draws_in_place():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    a, b = S.render_word("ab"), S.render_word("i")
+    fig, ax = plt.subplots()
+    S.plot_words(ax, [a, b], gap=0.2)
+    xs = np.concatenate([line.get_xdata() for line in ax.lines])
+    assert xs.max() == pytest.approx(a[:, 0].max() + 0.2 + b[:, 0].max() - b[:, 0].min())
+    ax.clear()
+    S.plot_words(ax, [a, b])      # in place: both start at x = 0
+    assert np.concatenate([line.get_xdata() for line in ax.lines]).max() == pytest.approx(a[:, 0].max())
+    plt.close(fig)

@@ -1,0 +1,156 @@
+"""Code defined in notebooks/13_cursive.ipynb: the graded exercises, the model and its helpers."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from course import strokes
+from course.polar_tokens import CharVocab, PolarTokenizer
+from tests.nbimport import definitions, run_check
+
+NB = "13_cursive"
+TOK = PolarTokenizer()
+
+
+@pytest.fixture(scope="module")
+def ns():
+    ns = definitions(NB)
+    ns.update(tok=TOK, chars=CharVocab(), device=torch.device("cpu"))
+    return ns
+
+
+def test_reference_solutions_pass_their_checks(ns):
+    run_check(NB, "13_polar_encode_check", ns)
+    run_check(NB, "13_attention_check", ns)
+
+
+def test_notebook_encoding_agrees_with_the_course_tokenizer(ns):
+    rng = np.random.default_rng(0)
+    words = [strokes.augment(p, rng) for _, p in strokes.word_bank(6, seed=1)]
+    for w in words:
+        off = TOK.offsets(w)
+        np.testing.assert_array_equal(ns["polar_encode"](off, TOK.theta_bins, TOK.r_bins), TOK.encode_offsets(off))
+
+
+def _encode_variant(kind):
+    def wrong(offsets, theta_bins, r_bins):
+        dx, dy, pen = offsets[:, 0], offsets[:, 1], offsets[:, 2]
+        A, R = len(theta_bins), len(r_bins)
+        theta = np.arctan2(dx, dy) if kind == "swapped atan2" else np.arctan2(dy, dx)
+        r = np.hypot(dx, dy)
+        if kind == "nearest bin":
+            a = np.abs(theta[:, None] - theta_bins).argmin(1)
+            d = np.abs(r[:, None] - r_bins).argmin(1)
+        else:
+            a = np.clip(np.digitize(theta, theta_bins) - 1, 0, A - 1)
+            d = np.clip(np.digitize(r, r_bins) - 1, 0, R - 1)
+        d = d + R * (pen == (1 if kind == "pen flag inverted" else 0))
+        pairs = [d, 2 * R + a] if kind == "distance first" else [2 * R + a, d]
+        if kind == "no angle offset":
+            pairs = [a, d]
+        return np.column_stack(pairs).ravel()
+    return wrong
+
+
+@pytest.mark.parametrize("kind", ["swapped atan2", "nearest bin", "pen flag inverted", "distance first",
+                                  "no angle offset"])
+def test_polar_check_fails_on_wrong_answers(ns, kind):
+    with pytest.raises(AssertionError):
+        run_check(NB, "13_polar_encode_check", ns, overrides={"polar_encode": _encode_variant(kind)})
+
+
+def _attention_variant(kind):
+    def wrong(q, k, v, causal):
+        scale = 1.0 if kind == "no scale" else math.sqrt(q.size(-1))
+        scores = q @ k.transpose(-2, -1) / scale
+        if causal:
+            T, S = scores.shape[-2:]
+            ones = torch.ones(T, S, dtype=torch.bool)
+            keep = {"mask upside down": ones.triu(), "mask off by one": ones.tril(1),
+                    "zeros instead of -inf": ones.tril()}.get(kind, ones.tril())
+            fill = 0.0 if kind == "zeros instead of -inf" else float("-inf")
+            scores = scores.masked_fill(~keep, fill)
+        w = scores.softmax(dim=-2 if kind == "softmax over queries" else -1)
+        return w @ v, w
+    return wrong
+
+
+@pytest.mark.parametrize("kind", ["no scale", "mask upside down", "mask off by one", "zeros instead of -inf",
+                                  "softmax over queries"])
+def test_attention_check_fails_on_wrong_answers(ns, kind):
+    with pytest.raises(AssertionError):
+        run_check(NB, "13_attention_check", ns, overrides={"attention": _attention_variant(kind)})
+
+
+def test_paper_configuration_has_442496_parameters(ns):
+    model = ns["CursiveGPT"](ns["GPTConfig"]())
+    head = ns["n_params"](model.lm_head)
+    assert ns["n_params"](model) - head == 442_496 and head == 33_600
+
+
+def test_model_is_causal_and_reads_the_prompt(ns):
+    torch.manual_seed(0)
+    model = ns["CursiveGPT"](ns["GPTConfig"](n_layer=2, block_size=32)).eval()
+    x = torch.randint(0, 522, (2, 20))
+    c = torch.as_tensor(np.stack([CharVocab().encode("ab cd"), CharVocab().encode("xy")]))
+    with torch.no_grad():
+        a = model(x, c)[0]
+        x2 = x.clone()
+        x2[:, 10:] = 5
+        b = model(x2, c)[0]
+        assert torch.allclose(a[:, :10], b[:, :10], atol=1e-6)      # the future does not leak
+        assert not torch.allclose(a[:, 10:], b[:, 10:])
+        d = model(x, c.flip(0))[0]
+        assert not torch.allclose(a, d)                              # the prompt matters
+    att = model.blocks[-1].xattn.att
+    assert att.shape == (2, 4, 20, 50) and torch.allclose(att.sum(-1), torch.ones(2, 4, 20))
+
+
+def test_masked_loss_ignores_padding(ns):
+    torch.manual_seed(0)
+    model = ns["CursiveGPT"](ns["GPTConfig"](n_layer=1, block_size=16))
+    x = torch.randint(0, 522, (1, 8))
+    c = torch.zeros(1, 50, dtype=torch.long)
+    y = torch.randint(0, 525, (1, 8))
+    y[0, 5:] = -1
+    logits, loss = model(x, c, y)
+    ref = torch.nn.functional.cross_entropy(logits[0, :5], y[0, :5])
+    assert torch.allclose(loss, ref)
+
+
+def test_batches_pack_whole_words_and_mask_after_end(ns):
+    bank = strokes.word_bank(20, seed=0, step=0.024, min_len=2, max_len=5)
+    ns["train_words"] = bank
+    x, c, y = ns["make_batch"](bank, 6, 2, 64, np.random.default_rng(0))
+    assert x.shape == y.shape and x.shape[1] <= 64 and c.shape == (6, 50)
+    assert (x[:, 0] == TOK.WORD).all()
+    for xi, yi in zip(x, y):
+        n = int((yi >= 0).sum())
+        assert (yi[n:] == -1).all() and (xi[n:] == TOK.PAD).all()
+        assert torch.equal(xi[1:n], yi[: n - 1])                    # targets are inputs shifted by one
+    seq, ids, text = ns["make_example"](bank[:2], np.random.default_rng(1), 2000)
+    assert (seq == TOK.WORD).sum() == 3 and seq[-1] == TOK.END and len(text.split()) == 2
+
+
+def test_sampling_and_reading_order(ns):
+    torch.manual_seed(0)
+    model = ns["CursiveGPT"](ns["GPTConfig"](n_layer=1, block_size=40))
+    outs = ns["sample"](model, ["ab", "cd e"], temperature=1.0, max_tokens=12, seed=0)
+    assert len(outs) == 2 and all(len(o) <= 12 for o in outs)
+    assert all(TOK.END not in o[:-1] and TOK.PAD not in o for o in outs)   # cut at END, no padding
+    assert ns["sample"](model, ["ab"], temperature=0, max_tokens=5)[0].tolist() == \
+        ns["sample"](model, ["ab"], temperature=0, max_tokens=5, seed=3)[0].tolist()   # greedy ignores the seed
+    sp = ns["spearman"]
+    assert sp([1, 2, 3, 4], [1, 1, 2, 3]) == pytest.approx(0.9486832980505138)
+    assert sp([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0) and sp([1, 2, 3], [5, 5, 5]) == 0.0
+    # an attention that walks the prompt reads it in order
+    T, S = 30, 5
+    att = np.zeros((1, T, 50))
+    att[0, np.arange(T), np.arange(T) * S // T] = 1.0
+    x = torch.full((1, T), 10)
+    c = torch.zeros(1, 50, dtype=torch.long)
+    c[0, :S] = 1
+    y = torch.zeros(1, T, dtype=torch.long)
+    assert ns["reading_order"](att, x, c, y)[0] > 0.95
+    assert ns["reading_order"](att[:, ::-1], x, c, y)[0] < -0.95
