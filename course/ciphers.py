@@ -314,7 +314,7 @@ def key_slot(cipher: str) -> int:
 
 
 def batch(cipher: str, n: int, length: int = 14, rng: np.random.Generator | None = None,
-          slot: int | None = None, max_key: int | None = None, exclude=("KEY",)):
+          slot: int | None = None, max_key: int | None = None, exclude=("KEY",), pad_first: bool = False):
     """A batch of the paper's transduction task (notebook 10, section 3).
 
     input  = key, padded with '-' to `slot`, then the ciphertext;
@@ -327,6 +327,8 @@ def batch(cipher: str, n: int, length: int = 14, rng: np.random.Generator | None
         slot: key slot (default `key_slot(cipher)`); max_key: longest Vigenère/Autokey key
             (default the slot).
         exclude: keys never drawn (the probe 'KEY' is held out).
+        pad_first: put the padding before the key ('---KEY' instead of the paper's 'KEY---'), so
+            the key ends right where the message starts (a shorter memory gap to learn across).
     Returns:
         x, y: (n, slot + length) integers 0-26; mask: (n, slot + length) bool, True on message
         positions, where accuracy is measured.
@@ -345,6 +347,9 @@ def batch(cipher: str, n: int, length: int = 14, rng: np.random.Generator | None
         keys = random_keys(rng, n, slot, need, need, exclude)
     plain = rng.integers(0, 26, size=(n, length))
     cipher_text = encrypt(cipher, plain, keys)
+    if validate.boolean("pad_first", pad_first):
+        lengths = (keys != PAD).sum(axis=1)
+        keys = np.take_along_axis(keys, (np.arange(slot)[None, :] + lengths[:, None]) % slot, axis=1)
     x = np.concatenate([keys, cipher_text], axis=1)
     y = np.concatenate([keys, plain], axis=1)
     mask = np.zeros_like(x, dtype=bool)
@@ -352,10 +357,12 @@ def batch(cipher: str, n: int, length: int = 14, rng: np.random.Generator | None
     return x, y, mask
 
 
-def probe(key: str, message: str, slot: int) -> np.ndarray:
-    """One input sequence 'key + padding + message' as a (1, slot + len) integer array."""
+def probe(key: str, message: str, slot: int, pad_first: bool = False) -> np.ndarray:
+    """One input sequence 'key + padding + message' (or 'padding + key + message' with
+    `pad_first`, as `batch` makes them) as a (1, slot + len) integer array."""
     _letters("key", key)
     _letters("message", message)
     if len(key) > slot:
         raise ValueError(f"key {key!r} is longer than the key slot ({slot})")
-    return encode(key + "-" * (slot - len(key)) + message)[None, :]
+    padding = "-" * (slot - len(key))
+    return encode((padding + key if pad_first else key + padding) + message)[None, :]

@@ -163,6 +163,19 @@ def test_held_out_key_never_appears():
 
 def test_probe_sequence():
     np.testing.assert_array_equal(C.probe("ABC", "XY", 6)[0], C.encode("ABC---XY"))
+    np.testing.assert_array_equal(C.probe("ABC", "XY", 6, pad_first=True)[0], C.encode("---ABCXY"))
+
+
+def test_pad_first_moves_only_the_padding():
+    a = C.batch("autokey", 100, 9, rng=np.random.default_rng(5))
+    b = C.batch("autokey", 100, 9, rng=np.random.default_rng(5), pad_first=True)
+    np.testing.assert_array_equal(a[0][:, 6:], b[0][:, 6:])
+    np.testing.assert_array_equal(a[1][:, 6:], b[1][:, 6:])
+    np.testing.assert_array_equal(a[2], b[2])
+    np.testing.assert_array_equal(np.sort(a[0][:, :6], axis=1), np.sort(b[0][:, :6], axis=1))
+    assert (b[0][:, 5] != C.PAD).all() and (b[1][:, :6] == b[0][:, :6]).all()
+    with pytest.raises(ValueError, match="pad_first"):
+        C.batch("autokey", 2, pad_first=1)
 
 
 # ---------------------------------------------------------------- bad inputs
