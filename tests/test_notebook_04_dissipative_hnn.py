@@ -1,0 +1,213 @@
+"""Notebook 04's own code, where it lives (tests/nbimport.py): the two graded exercises pass with
+their reference solutions and their checks fail on plausible wrong answers (a sign flip in J, a
+gradient taken through the time column, a missing dissipative term, no create_graph; an inverted
+or misplaced friction ratio); the models' structure (an HNN field is divergence-free, a D-HNN's
+irrotational part is curl-free); the numerical Helmholtz split; the HNN's projection floor; the
+data recipes; the Explore panel's function."""
+import numpy as np
+import pytest
+import torch
+
+from course import physics
+from tests.nbimport import definitions, run_check
+
+NB = "04_dissipative_hnn"
+
+
+@pytest.fixture(scope="module")
+def ns():
+    return definitions(NB)
+
+
+# ---------------------------------------------------------------- exercise 1: dhnn_parts
+def test_dhnn_parts_check_passes_with_the_reference_solution(ns):
+    run_check(NB, "04_dhnn_parts_check", ns)
+
+
+def _grads(energy_fn, dissipation_fn, x, t, create_graph=False):
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True) if not x.requires_grad else x
+        dH, = torch.autograd.grad(energy_fn(x, t).sum(), x, create_graph=create_graph)
+        dD = (torch.zeros_like(dH) if dissipation_fn is None else
+              torch.autograd.grad(dissipation_fn(x, t).sum(), x, create_graph=create_graph)[0])
+    return x, dH, dD
+
+
+def _sign_flipped_j(energy_fn, dissipation_fn, x, t, create_graph=False):
+    _, dH, dD = _grads(energy_fn, dissipation_fn, x, t, create_graph)
+    n = x.shape[-1] // 2
+    return torch.cat([-dH[..., n:], dH[..., :n]], -1), dD
+
+
+def _no_dissipation(energy_fn, dissipation_fn, x, t, create_graph=False):
+    _, dH, dD = _grads(energy_fn, dissipation_fn, x, t, create_graph)
+    n = x.shape[-1] // 2
+    return torch.cat([dH[..., n:], -dH[..., :n]], -1), torch.zeros_like(dD)
+
+
+def _symplectic_dissipation(energy_fn, dissipation_fn, x, t, create_graph=False):
+    _, dH, dD = _grads(energy_fn, dissipation_fn, x, t, create_graph)
+    n = x.shape[-1] // 2
+    return torch.cat([dH[..., n:], -dH[..., :n]], -1), torch.cat([dD[..., n:], -dD[..., :n]], -1)
+
+
+def _through_time_column(energy_fn, dissipation_fn, x, t, create_graph=False):
+    """Gradient w.r.t. the whole input [x, t], split in half: the time column leaks in."""
+    with torch.enable_grad():
+        xt = torch.cat([x, t], -1).detach().requires_grad_(True)
+        k = x.shape[-1]
+        dH, = torch.autograd.grad(energy_fn(xt[:, :k], xt[:, k:]).sum(), xt, create_graph=create_graph)
+        dD, = torch.autograd.grad(dissipation_fn(xt[:, :k], xt[:, k:]).sum(), xt, create_graph=create_graph)
+    n = xt.shape[-1] // 2
+    return torch.cat([dH[..., n:], -dH[..., :n]], -1), dD
+
+
+def _no_create_graph(energy_fn, dissipation_fn, x, t, create_graph=False):
+    _, dH, dD = _grads(energy_fn, dissipation_fn, x, t)      # create_graph ignored
+    n = x.shape[-1] // 2
+    return torch.cat([dH[..., n:], -dH[..., :n]], -1).detach(), dD.detach()
+
+
+@pytest.mark.parametrize("wrong", [_sign_flipped_j, _no_dissipation, _symplectic_dissipation, _through_time_column,
+                                   _no_create_graph],
+                         ids=["sign-flip-in-J", "missing-dissipative-term", "J-grad-D", "gradient-through-time",
+                              "no-create-graph"])
+def test_dhnn_parts_check_fails_on_wrong_answers(ns, wrong):
+    with pytest.raises((AssertionError, RuntimeError, ValueError)):
+        run_check(NB, "04_dhnn_parts_check", ns, overrides={"dhnn_parts": wrong})
+
+
+# ---------------------------------------------------------------- exercise 2: counterfactual_field
+def test_counterfactual_check_passes_with_the_reference_solution(ns):
+    run_check(NB, "04_counterfactual_field_check", ns)
+
+
+def _no_raise(rot, irr, rho_new, rho_train):
+    return rot + (rho_new / rho_train if rho_train else 1.0) * irr
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda rot, irr, new, old: rot + old / new * irr if new else rot,      # inverted ratio
+    lambda rot, irr, new, old: (new / old) * (rot + irr),                   # rescales the whole field
+    lambda rot, irr, new, old: (new / old) * rot + irr,                     # rescales the rotational part
+    lambda rot, irr, new, old: rot + irr + (new - old) * irr,               # additive instead of a ratio
+    _no_raise,                                                              # no error at rho_train = 0
+], ids=["inverted", "whole-field", "rotational", "additive", "no-error"])
+def test_counterfactual_check_fails_on_wrong_answers(ns, wrong):
+    with pytest.raises(AssertionError):
+        run_check(NB, "04_counterfactual_field_check", ns, overrides={"counterfactual_field": wrong})
+
+
+# ---------------------------------------------------------------- the models
+def _divergence_and_curl(field, x):
+    """Divergence and curl of a 2-D field (batch, 2) -> (batch, 2) by autograd, per point."""
+    x = x.detach().requires_grad_(True)
+    f = field(x)
+    g0, = torch.autograd.grad(f[:, 0].sum(), x, create_graph=True)
+    g1, = torch.autograd.grad(f[:, 1].sum(), x, create_graph=True)
+    return g0[:, 0] + g1[:, 1], g1[:, 0] - g0[:, 1]
+
+
+def test_random_hnn_is_divergence_free_and_dhnn_irrotational_part_is_curl_free(ns):
+    torch.manual_seed(0)
+    hnn, dhnn = ns["HNN"](width=16).double(), ns["DHNN"](width=16).double()
+    x = torch.randn(30, 2, dtype=torch.float64)
+    t = torch.zeros(30, 1, dtype=torch.float64)
+    div, _ = _divergence_and_curl(lambda y: hnn(y, t), x)
+    assert div.abs().max() < 1e-12
+    div_rot, _ = _divergence_and_curl(lambda y: dhnn.parts(y, t)[0], x)
+    _, curl_irr = _divergence_and_curl(lambda y: dhnn.parts(y, t)[1], x)
+    div_irr, _ = _divergence_and_curl(lambda y: dhnn.parts(y, t)[1], x)
+    assert div_rot.abs().max() < 1e-12 and curl_irr.abs().max() < 1e-12
+    assert div_irr.abs().max() > 1e-6                           # the D part can dissipate
+
+
+def test_model_shapes_and_time_features(ns):
+    for name in ns["MODEL_NAMES"]:
+        m = ns["make_model"](name, width=8, d_time=2)
+        out = m(torch.randn(5, 2), torch.randn(5, 2))
+        assert out.shape == (5, 2)
+
+
+def test_training_fits_the_damped_spring_quickly_and_logs_the_papers_numbers(ns):
+    data = ns["spring_dataset"](2.0)
+    torch.manual_seed(0)
+    model = ns["make_model"]("D-HNN", width=32)
+    h = ns["train"](model, data, 300, 3e-3, test_every=50)
+    assert h.steps[0] == 0 and h.steps[-1] == 299
+    assert ns["quoted"](h, "test_loss") < 0.05 < h["test_loss"][0]
+
+
+# ---------------------------------------------------------------- data, numerical split, the floor
+def test_spring_dataset_replays_the_papers_split(ns):
+    d = ns["spring_dataset"](2.0)
+    assert len(d["x"]) == 531 and len(d["x_test"]) == 94
+    np.testing.assert_allclose(d["dx"], d["rot"] + d["irr"])
+    np.testing.assert_allclose(d["irr"][:, 1], 0)
+    np.testing.assert_allclose(d["irr"][:, 0], -2.0 * d["x"][:, 0])
+    s = np.linspace(-1.2, 1.2, 25)
+    q, p = np.meshgrid(s, s)
+    grid = np.stack([q.ravel(), p.ravel()], -1)[np.random.RandomState(42).permutation(625)]
+    np.testing.assert_array_equal(np.concatenate([d["x"], d["x_test"]]), grid)
+
+
+def test_interpolation_error_matches_the_paper(ns):
+    d = ns["spring_dataset"](2.0, train_fraction=0.8)
+    grid, gridded = ns["to_grid"](d["x"], d["dx"])
+    err = ((gridded - d["system"].derivative(0, grid)) ** 2).mean()
+    assert abs(err - 5.98e-3) < 2e-4
+
+
+def test_helmholtz_split_recovers_known_periodic_parts(ns):
+    n = 32
+    i, j = np.meshgrid(np.arange(n), np.arange(n))          # j: rows (y), i: columns (x)
+    psi = np.sin(2 * np.pi * i / n) * np.cos(4 * np.pi * j / n)
+    phi = np.cos(2 * np.pi * (i + 2 * j) / n)
+    ddx, ddy = ns["ddx"], ns["ddy"]
+    rot = (ddy(psi), -ddx(psi))
+    irr = (ddx(phi), ddy(phi))
+    (ru, rv), (iu, iv) = ns["helmholtz_split"](rot[0] + irr[0], rot[1] + irr[1], sweeps=3000)
+    scale = max(np.abs(irr[0]).max(), np.abs(irr[1]).max())   # the 5-point Laplacian vs the wide one: a few %
+    assert np.abs(iu - irr[0]).max() < 0.05 * scale and np.abs(iv - irr[1]).max() < 0.05 * scale
+    np.testing.assert_allclose(ru + iu, rot[0] + irr[0], atol=1e-12)   # exact by construction
+
+
+def test_projection_floor_is_quadratic_in_friction(ns):
+    f1, f2 = ns["projection_floor"](1.0), ns["projection_floor"](2.0)
+    assert f2 == pytest.approx(4 * f1, rel=1e-10)
+    assert 0.4 < f2 < 0.5                                     # the paper's HNN train MSE: 0.453
+    assert ns["projection_floor"](0.0) == 0
+
+
+def test_pendulum_and_ocean_datasets(ns):
+    p = ns["pendulum_dataset"]()
+    assert len(p["x"]) == 800 and len(p["x_test"]) == 200
+    true = p["system"].derivative(0, p["x"])
+    assert np.mean((p["dx"] - true) ** 2) < 5e-3               # central differences of lightly noisy states
+    o = ns["ocean_dataset"](grid=10, frames=2)
+    assert o["x"].shape == (160, 2) and o["t"].shape == (160, 2) and len(o["x_test"]) == 40
+    np.testing.assert_allclose((o["t"] ** 2).sum(-1), 1)
+    np.testing.assert_allclose(o["clean_test"], o["rot_test"] + o["irr_test"])
+    assert ns["cosine"](o["irr_test"], o["irr_test"]) == pytest.approx(1.0)
+
+
+def test_counterfactual_with_true_parts_is_exact(ns):
+    spring = physics.DampedSpring(rho=2.0)
+    y = spring.sample_initial(20, rng=0)
+    out = ns["counterfactual_field"](spring.conservative(y), spring.dissipative(y), 4.0, 2.0)
+    np.testing.assert_allclose(out, physics.DampedSpring(rho=4.0).derivative(0, y))
+
+
+# ---------------------------------------------------------------- the Explore panel's function
+def test_explore_runs_and_returns_metrics(ns):
+    import matplotlib
+    matplotlib.use("Agg")
+    out = ns["explore"](rho=1.0, model="HNN", steps=30, width=16, show=True)
+    assert set(out) == {"test_mse", "trajectory_mse"} and all(np.isfinite(v) for v in out.values())
+    out = ns["explore"](rho=0.5, model="MLP", friction_on="p", steps=20, width=8, show=False)
+    assert np.isfinite(out["test_mse"])
+
+
+def test_explore_rejects_a_bad_friction_side(ns):
+    with pytest.raises(ValueError, match="friction_on"):
+        ns["explore"](friction_on="x", steps=5, show=False)
