@@ -4,13 +4,15 @@ Sphinx + MyST-NB render the executed notebooks as they are (nothing is executed 
 README.md, LECTURES.md and RESULTS.md; the theme is sphinx-book-theme (Jupyter Book 1's).
 Navigation follows the course order: the staged index.md holds one toctree per unit.
 Everything comes from PyPI (`pip install -e ".[site]"`); nothing is downloaded at build time.
-MathJax and the widgets' HTML manager are loaded by the reader's browser when a page is viewed.
+MathJax is shipped with the site (sphinx-mathjax-offline); the widgets' HTML manager is loaded
+by the reader's browser when a page with a panel is viewed.
 """
 project = "Papers from Scratch"
 author = "Papers from Scratch contributors"
 copyright = "the course's authors; the papers belong to their authors"
 
-extensions = ["myst_nb"]
+# sphinx-mathjax-offline ships MathJax 3 into _static/: equations render without a network.
+extensions = ["myst_nb", "sphinx-mathjax-offline"]
 root_doc = "index"
 exclude_patterns = ["_build", "**/.ipynb_checkpoints"]
 
@@ -21,6 +23,8 @@ nb_merge_streams = True
 nb_render_markdown_format = "myst"
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "html_image"]
 myst_heading_anchors = 3
+# Notebooks (as JupyterLab renders them) put $$...$$ inside paragraphs: parse it there too.
+myst_dmath_double_inline = True
 # Headings in notebooks skip levels now and then, and a few outputs carry MIME types
 # (e.g. widget views without a saved state) that a static page cannot show.
 suppress_warnings = ["myst.header", "mystnb.unknown_mime_type", "misc.highlighting_failure"]

@@ -14,6 +14,7 @@ writes build/site/; open build/site/index.html.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -33,19 +34,34 @@ def notebooks(folder: Path = ROOT / "notebooks") -> list[Path]:
     return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
+def finished(copy: Path) -> bool:
+    """Whether an executed copy is a whole, successful run: tools/run_notebook.py's record, or
+    papermill's (which writes its output cell by cell, so a run in progress is a partial copy)."""
+    try:
+        meta = json.loads(copy.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError):
+        return False
+    if "course_run" in meta:
+        return bool(meta["course_run"].get("ok"))
+    pm = meta.get("papermill", {})
+    return bool(pm.get("end_time")) and not pm.get("exception")
+
+
 def executed_copy(notebook: Path, build: Path = ROOT / "build") -> tuple[Path | None, str]:
-    """The executed copy to render and which run it is: ('FULL' | 'FAST'), or (None, '')."""
+    """The executed copy to render and which run it is ('FULL...' or 'FAST'), or (None, '').
+    Only finished, successful runs count (see `finished`)."""
     full, fast = build / notebook.name, build / "fast" / notebook.name
-    if full.exists():
-        return full, "FULL"
-    if fast.exists() and fast.stat().st_mtime >= notebook.stat().st_mtime:
+    if full.exists() and finished(full):
+        stale = full.stat().st_mtime < notebook.stat().st_mtime
+        return full, "FULL" + (" (older than the notebook: `make reproduce` renews it)" if stale else "")
+    if fast.exists() and fast.stat().st_mtime >= notebook.stat().st_mtime and finished(fast):
         return fast, "FAST"
     return None, ""
 
 
 def index_page(names: list[str], pages: list[str]) -> str:
     """index.md: a short welcome and one toctree per unit, in course order."""
-    lines = ["# Papers from Scratch", "",
+    lines = ["# Contents", "",
              "Sam Greydanus's papers, re-implemented from scratch, run, and checked claim by claim.",
              "Each page below is an executed notebook (FULL outputs where `make reproduce` made them,",
              "else a FAST run). Start with the README, the lecture plan and **00 · Start here**.", ""]
@@ -65,6 +81,24 @@ def index_page(names: list[str], pages: list[str]) -> str:
     if coming:
         lines += ["## Coming", ""] + [f"- {c}" for c in coming] + [""]
     return "\n".join(lines)
+
+
+RUN_NOTES = {
+    "FULL": "This page shows the notebook's **FULL** run: the paper's settings.",
+    "FAST": "This page shows the notebook's **FAST** run: small sizes that check the pipeline; "
+            "the FULL numbers are in [the results](../RESULTS.md).",
+    "not executed": "This page shows the notebook without outputs: run it to see them.",
+}
+
+
+def add_run_note(source: Path, target: Path, run: str) -> None:
+    """Copy a notebook, with a line under its title saying which run the page shows."""
+    nb = json.loads(Path(source).read_text(encoding="utf-8"))
+    kind = next(k for k in RUN_NOTES if run.startswith(k))
+    note = RUN_NOTES[kind] + run[len(kind):]
+    nb["cells"].insert(1, {"cell_type": "markdown", "metadata": {}, "source": [f"> *{note}*"]})
+    nb["cells"][1].update({"id": "course-site-run-note"} if nb.get("nbformat_minor", 0) >= 5 else {})
+    target.write_text(json.dumps(nb), encoding="utf-8")
 
 
 def stage(src: Path, only: list[str] | None = None, execute_missing: bool = True,
@@ -87,8 +121,8 @@ def stage(src: Path, only: list[str] | None = None, execute_missing: bool = True
             print(f"   {nb.stem}: FAST run for the site, {stats['seconds']:.0f} s, peak {stats['peak_mb']} MB"
                   + ("" if stats["ok"] else f", FAILED: {stats['error']}"), flush=True)
             copy, run = build / "fast" / nb.name, "FAST"
-        shutil.copy2(copy if copy is not None else nb, src / "notebooks" / nb.name)
         used[nb.stem] = run or "not executed"
+        add_run_note(copy if copy is not None else nb, src / "notebooks" / nb.name, used[nb.stem])
     (src / "index.md").write_text(index_page([nb.stem for nb in chosen], pages))
     return used
 

@@ -110,12 +110,13 @@ def run(notebook: str | Path, fast: bool, out: str | Path | None = None,
         client.execute_cell(probe, len(nb.cells) - 1)
         peak = _read_probe(nb.cells.pop())
         client.set_widgets_metadata()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, out)
     stats = {"notebook": notebook.stem, "mode": "FAST" if fast else "FULL",
              "seconds": round(seconds, 1), "peak_mb": round(peak["kernel"] / MIB),
              "children_mb": round(peak["children"] / MIB), "ok": not error, "error": error,
              "output": str(out), "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    nb.metadata["course_run"] = {k: stats[k] for k in ("mode", "seconds", "peak_mb", "ok", "error", "when")}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out)                       # complete runs only: a partial copy is never left
     return stats
 
 
