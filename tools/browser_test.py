@@ -9,12 +9,13 @@ the user's or of the repository changes), opens each notebook in headless Chromi
 Run > Run All Cells in FAST mode (COURSE_FAST=1 in the server's environment), and fails a
 notebook on
 - an error output (read from the notebook as the page saved it),
-- "Error displaying widget" anywhere on the page,
+- "Error displaying widget" anywhere on the page, or widget views saved but none rendered,
 - a notebook whose cells draw figures as they run (pyplot, course.plots or Axes calls outside
   functions) but whose page shows none, or shows fewer images than it saved,
 - cells that did not run (Run All stops at an error) or a run that does not finish.
 Windowing is off (notebook setting `windowingMode: none`) so every cell is in the page.
-A screenshot per notebook goes to <out>/NN_name.png, the verdicts to <out>/report.json.
+Screenshots of each notebook, top to bottom, go to <out>/NN_name.png (a long one continues in
+NN_name-2.png, ...), the verdicts to <out>/report.json.
 
 Before the course's notebooks, a self-check runs four scratch notebooks and insists on the
 verdicts: one that raises, one whose figure never shows (Agg backend), one that displays a
@@ -59,7 +60,7 @@ DISABLED_EXTENSIONS = {"@jupyter/nbgrader": True, "@jupyter-notebook/lab-extensi
                        "@jupyterlab/extensionmanager-extension": True}
 # a call that draws: pyplot, course.plots, or an Axes method
 FIGURE_CALL = re.compile(r"^(plt|plots|course\.plots)\.|\.(plot|imshow|scatter|contourf?|quiver|pcolormesh|bar|hist)$")
-VIEW_WIDTH, MAX_SHOT_HEIGHT = 1280, 16000
+VIEW_WIDTH, SHOT_HEIGHT = 1280, 2400   # a long notebook: several shots of 2400 px
 
 
 @dataclass
@@ -70,7 +71,8 @@ class Verdict:
     cells_run: int = 0
     errors: list = field(default_factory=list)        # "cell 12: ValueError: boom"
     widget_errors: int = 0
-    widgets: int = 0
+    widgets: int = 0                                    # widgets rendered in the page
+    widgets_saved: int = 0                              # widget views in the saved notebook
     figures_expected: bool = False
     figures_saved: int = 0                              # image outputs in the saved notebook
     figures_shown: int = 0                              # images rendered in the page
@@ -111,6 +113,12 @@ class Lab:
                 (self.root / "notebooks" / entry.name).symlink_to(entry)
         for nb in notebooks:
             shutil.copy(nb, self.root / "notebooks" / nb.name)
+        # FAST cards go to a temporary results folder that holds copies of the committed FULL
+        # cards, so notebooks that show the FULL table still do, and results/ is left alone
+        (workdir / "results").mkdir()
+        for card in (ROOT / "results").glob("*.json"):
+            if not card.name.endswith("__fast.json"):
+                shutil.copy(card, workdir / "results" / card.name)
         for plugin, values in SETTINGS.items():
             _write_json(workdir / "settings" / f"{plugin}.jupyterlab-settings", values)
         _write_json(workdir / "config" / "labconfig" / "page_config.json", {"disabledExtensions": DISABLED_EXTENSIONS})
@@ -205,12 +213,35 @@ def saved_outputs(path: Path, v: Verdict) -> None:
                 v.errors.append(f"cell {i}: {o.ename}: {o.evalue}"[:300])
             elif "data" in o and any(k.startswith("image/") for k in o.data):
                 v.figures_saved += 1
+            if "data" in o and "application/vnd.jupyter.widget-view+json" in o.data:
+                v.widgets_saved += 1
 
 
 def _menu(page, top: str, item: str) -> None:
     """Click a main-menu entry, as a student does (e.g. Run > Run All Cells)."""
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{top}$")).first.click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{item}$")).first.click()
+
+
+def screenshots(page, stem: Path) -> str:
+    """The whole notebook from the top, in shots of SHOT_HEIGHT px: stem.png, stem-2.png, ..."""
+    scroller = "document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')"
+    page.set_viewport_size({"width": VIEW_WIDTH, "height": SHOT_HEIGHT})
+    time.sleep(0.5)
+    # where the last cell ends (scrollHeight also counts the blank space JupyterLab leaves below it)
+    content, visible = page.evaluate(f"""() => {{
+        const s = {scroller};
+        if (!s) return [0, 1];
+        const cells = s.querySelectorAll('.jp-Cell');
+        const last = cells.length ? cells[cells.length - 1].getBoundingClientRect().bottom : 0;
+        return [last - s.getBoundingClientRect().top + s.scrollTop, s.clientHeight]; }}""")
+    shots = max(1, -(-int(content) // max(int(visible), 1)))
+    for k in range(shots):
+        page.evaluate(f"() => {{ const s = {scroller}; if (s) s.scrollTop = {k * visible}; }}")
+        time.sleep(0.5)
+        page.screenshot(path=str(stem.parent / f"{stem.name}{'' if k == 0 else f'-{k + 1}'}.png"))
+    first = stem.parent / f"{stem.name}.png"
+    return str(first.relative_to(ROOT) if first.is_relative_to(ROOT) else first) + (f" (+{shots - 1} more)" if shots > 1 else "")
 
 
 def run_notebook(browser, lab: Lab, name: str, out: Path, timeout: float) -> Verdict:
@@ -255,15 +286,7 @@ def run_notebook(browser, lab: Lab, name: str, out: Path, timeout: float) -> Ver
         v.widget_errors = page.get_by_text("Error displaying widget").count()
         v.widgets = panel.locator(".jp-OutputArea-output .jupyter-widgets").count()
         v.figures_shown = panel.locator(".jp-OutputArea-output img").count()
-        # one tall shot of the whole notebook (capped: Chromium's largest texture)
-        height = page.evaluate("""() => {
-            const p = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
-            return p ? p.scrollHeight : 900; }""")
-        page.set_viewport_size({"width": VIEW_WIDTH, "height": int(min(max(height + 160, 900), MAX_SHOT_HEIGHT))})
-        time.sleep(1.0)
-        shot = out / f"{Path(name).stem}.png"
-        page.screenshot(path=str(shot))
-        v.screenshot = str(shot.relative_to(ROOT) if shot.is_relative_to(ROOT) else shot)
+        v.screenshot = screenshots(page, out / Path(name).stem)
     except Exception as err:  # a hung run, a page that never loads: a failure, with a shot
         v.problems.append(f"{type(err).__name__}: {err}"[:400])
         v.seconds = round(time.time() - t0, 1)
@@ -274,6 +297,11 @@ def run_notebook(browser, lab: Lab, name: str, out: Path, timeout: float) -> Ver
     finally:
         page.close()
         lab.shut_down_kernels()
+    return judge(v)
+
+
+def judge(v: Verdict) -> Verdict:
+    """Add the problems that fail a notebook to v.problems (what was measured is already in v)."""
     if v.errors:
         v.problems.append(f"{len(v.errors)} error output(s): " + "; ".join(v.errors[:3]))
     if v.widget_errors:
@@ -282,6 +310,8 @@ def run_notebook(browser, lab: Lab, name: str, out: Path, timeout: float) -> Ver
         v.problems.append("the code draws figures but the page shows none")
     if v.figures_saved > v.figures_shown and not v.problems:
         v.problems.append(f"{v.figures_saved} image outputs saved, {v.figures_shown} shown in the page")
+    if v.widgets_saved and not v.widgets and not v.problems:
+        v.problems.append(f"{v.widgets_saved} widget views saved, none rendered in the page")
     if v.cells_run < v.code_cells and not v.problems:
         v.problems.append(f"only {v.cells_run} of {v.code_cells} code cells ran")
     return v
