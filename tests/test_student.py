@@ -148,8 +148,11 @@ def exercise_raises(ns: dict, exercise: str, check: str, where: str) -> str:
     The check must stop with NotImplementedError. When it cannot get that far because it
     needs a name made by a cell that is not a pure definition (NameError), every stubbed
     function is called with mock arguments instead and must raise NotImplementedError.
-    Returns how it was shown ("check" or "direct call")."""
-    run_tolerant(exercise, ns, f"<{where} exercise>")
+    Returns how it was shown ("cell", "check" or "direct call")."""
+    try:
+        run_tolerant(exercise, ns, f"<{where} exercise>")
+    except NotImplementedError:  # a solution cell without delimiters: nbgrader stubs the whole cell
+        return "cell"
     try:
         exec(compile(check, f"<{where} check>", "exec"), ns)
     except NotImplementedError:
@@ -223,6 +226,8 @@ def test_each_fixture_exercise_raises_in_a_namespace_of_definitions(fixture_copy
     assert exercise_raises(ns, student.cells[2].source, student.cells[3].source, "fx_double") == "check"
     # kinetic's check needs `mass`, made by a plain cell: the stub is called directly
     assert exercise_raises(ns, student.cells[5].source, student.cells[6].source, "fx_kinetic") == "direct call"
+    # a solution cell without delimiters: nbgrader replaces the whole cell, which then raises
+    assert exercise_raises(ns, "# YOUR CODE HERE\nraise NotImplementedError()", "double(1)", "whole") == "cell"
     # a check that passes whatever the student writes is caught
     with pytest.raises(AssertionError, match="cannot fail"):
         exercise_raises(ns, student.cells[2].source, "assert True", "vacuous")
