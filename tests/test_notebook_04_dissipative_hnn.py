@@ -211,3 +211,14 @@ def test_explore_runs_and_returns_metrics(ns):
 def test_explore_rejects_a_bad_friction_side(ns):
     with pytest.raises(ValueError, match="friction_on"):
         ns["explore"](friction_on="x", steps=5, show=False)
+
+
+def test_harmonic_share_finds_a_planted_harmonic_field(ns):
+    class Planted:
+        def parts(self, x, t, create_graph=False):
+            q, p = x[:, 0], x[:, 1]
+            irr = torch.stack([-2.0 * q + 0.7 * q, -0.7 * p], -1)   # true grad D + 0.7 (q, -p)
+            return torch.zeros_like(irr), irr
+    points = np.random.default_rng(0).uniform(-1.2, 1.2, (100, 2))
+    c, rest = ns["harmonic_share"](Planted(), points, rho=2.0)
+    assert c == pytest.approx(0.7, abs=1e-6) and rest < 1e-12
