@@ -288,25 +288,24 @@ class Recorder:
         return dict(notebook=self.notebook, paper=self.paper, mode=self.rt.mode,
                     directory=self.directory)
 
-    def claim(self, claim: str, metric: str, value: float | None = None, target: float = 0.0,
-              tolerance: float = 0.0, comparison: str = "within", **kwargs) -> Card:
-        """Record a claim of the paper (see `record` for the keyword arguments)."""
+    def _measured(self, kind: str, claim: str, metric: str, value, target, tolerance, comparison,
+                  kwargs: dict) -> Card:
         kwargs.setdefault("device", str(self.rt.device))
         kwargs.setdefault("seed", self.rt.seed)
         card = record(claim=claim, metric=metric, value=value, target=target, tolerance=tolerance,
-                      comparison=comparison, kind="claim", **self._common(), **kwargs)
+                      comparison=comparison, kind=kind, **self._common(), **kwargs)
         self.cards.append(card)
         return card
+
+    def claim(self, claim: str, metric: str, value: float | None = None, target: float = 0.0,
+              tolerance: float = 0.0, comparison: str = "within", **kwargs) -> Card:
+        """Record a claim of the paper (see `record` for the keyword arguments)."""
+        return self._measured("claim", claim, metric, value, target, tolerance, comparison, kwargs)
 
     def check(self, claim: str, metric: str, value: float | None = None, target: float = 0.0,
               tolerance: float = 0.0, comparison: str = "within", **kwargs) -> Card:
         """Record a check of ours: implementation, by-construction property or timing."""
-        kwargs.setdefault("device", str(self.rt.device))
-        kwargs.setdefault("seed", self.rt.seed)
-        card = record(claim=claim, metric=metric, value=value, target=target, tolerance=tolerance,
-                      comparison=comparison, kind="check", **self._common(), **kwargs)
-        self.cards.append(card)
-        return card
+        return self._measured("check", claim, metric, value, target, tolerance, comparison, kwargs)
 
     def untested(self, claim: str, metric: str, reason: str, paper_value: str = "") -> Card:
         """Record a claim of the paper that this notebook does not run, and why."""
