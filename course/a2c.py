@@ -1,0 +1,324 @@
+"""The recurrent Catch agent of 11_atari_saliency and 12_finite_state, and its A2C treadmill.
+
+Greydanus et al. (2018, arXiv 1711.00138) explain A3C agents (baby-a3c: a CNN, a recurrent
+cell, an actor and a critic head); Koul et al. (2018, arXiv 1811.12530) quantise the memory
+of the same kind of agent. The course trains that agent on `course.catch` (80x80 frames,
+Catch stands in for Atari, whose training takes hours) with synchronous A2C over vectorised
+games instead of A3C worker processes. This module is plumbing, like `course.train`: the
+papers' methods (perturbation saliency, quantised bottlenecks) are written in the notebooks.
+
+API (stable: 11 and 12 both use it)
+----------------------------------
+- `ActorCritic(n_actions=3, hidden=128)`: frames (n, 1, 80, 80) -> conv 4x4 stride 4 (16
+  channels, ELU) -> conv 3x3 stride 2 pad 1 (32, ELU) -> 3200 features -> GRUCell(hidden) ->
+  actor logits (n, n_actions) and critic value (n,). The pieces are separate so a notebook
+  can cut in between (12 inserts quantised bottlenecks):
+  `encode(frames) -> features`, `memory(features, hx) -> hx'`, `heads(hx) -> (logits, value)`,
+  `forward(frames, hx) -> (logits, value, hx')`, `initial_state(n) -> zeros (n, hidden)`.
+  The action at step t reads hx_t = GRU(encode(frame_t), hx_{t-1}).
+- `train(frames=..., n_envs=32, n_step=10, lr=3e-4, ...) -> (model, History)`: A2C with
+  n-step bootstrapped returns, an entropy bonus, truncated BPTT over the n steps, memory reset
+  where a game restarts. History (`course.train.History`) logs per `eval_every` updates:
+  'frames', 'catch_rate' (of the sampling policy over that window), 'loss', 'entropy'.
+- `policy(model, greedy=True) -> fn(frames, done) -> actions`: a stateful player for
+  `course.catch.catch_rate` (resets its memory where `done`).
+- `rollout(model, steps, ...) -> dict of arrays`: greedy play recording every frame, the
+  memory before and after it, logits, values, actions, rewards, done and the ball / paddle
+  positions (saliency needs the unperturbed memory; 12 needs the hidden states).
+- `load_or_train(path, **train_kwargs) -> (model, History)`: the checkpoint at `path` (a bare
+  file name goes under build/checkpoints/, git-ignored) if it was trained with the same
+  settings, loaded with `torch.load(weights_only=True)`; else train, save, return.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from . import catch, validate
+from .train import History
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "build" / "checkpoints"
+FEATURES = 32 * 10 * 10     # the trunk's output for an 80x80 frame
+
+
+class ActorCritic(nn.Module):
+    """CNN + GRU actor-critic for (n, 1, 80, 80) frames (see the module docstring).
+
+    The first layer is coarse (4x4, stride 4, like DQN's 8x8 stride 4 on 84x84): with
+    baby-a3c's four 3x3 stride-2 layers the agent stayed at chance on Catch for 6 minutes
+    of CPU training (spec 11, section 5), with this one it learns in about two.
+    """
+
+    def __init__(self, n_actions: int = 3, hidden: int = 128):
+        super().__init__()
+        self.n_actions = validate.positive_int("n_actions", n_actions)
+        self.hidden = validate.positive_int("hidden", hidden)
+        self.conv1 = nn.Conv2d(1, 16, 4, stride=4)                 # 80 -> 20
+        self.conv2 = nn.Conv2d(16, 32, 3, stride=2, padding=1)     # 20 -> 10
+        self.gru = nn.GRUCell(FEATURES, hidden)
+        self.actor = nn.Linear(hidden, n_actions)
+        self.critic = nn.Linear(hidden, 1)
+
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """Frames (n, 1, 80, 80) -> features (n, 3200)."""
+        if frames.ndim != 4 or tuple(frames.shape[1:]) != (1, catch.SIZE, catch.SIZE):
+            raise ValueError(f"frames must have shape (n, 1, 80, 80), got {tuple(frames.shape)}")
+        x = F.elu(self.conv1(frames))
+        x = F.elu(self.conv2(x))
+        return x.flatten(1)
+
+    def memory(self, features: torch.Tensor, hx: torch.Tensor) -> torch.Tensor:
+        """One GRU step: features (n, 3200), memory (n, hidden) -> new memory (n, hidden)."""
+        return self.gru(features, hx)
+
+    def heads(self, hx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Memory (n, hidden) -> (actor logits (n, n_actions), critic value (n,))."""
+        return self.actor(hx), self.critic(hx).squeeze(-1)
+
+    def forward(self, frames: torch.Tensor, hx: torch.Tensor):
+        """One step of the agent: returns (logits, value, new memory)."""
+        hx = self.memory(self.encode(frames), hx)
+        logits, value = self.heads(hx)
+        return logits, value, hx
+
+    def initial_state(self, n: int = 1) -> torch.Tensor:
+        """The memory at the start of a game: zeros (n, hidden) on the model's device."""
+        return torch.zeros(validate.positive_int("n", n), self.hidden, device=self.actor.weight.device)
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _settings(frames, n_envs, n_step, lr, gamma, entropy_coef, value_coef, max_grad_norm,
+              hints, drift, seed, hidden, eval_every) -> dict:
+    """The training settings, checked; also the key a checkpoint is matched on."""
+    return {
+        "frames": validate.positive_int("frames", frames),
+        "n_envs": validate.positive_int("n_envs", n_envs),
+        "n_step": validate.positive_int("n_step", n_step),
+        "lr": validate.positive("lr", lr),
+        "gamma": validate.number("gamma", gamma, 0, 1),
+        "entropy_coef": validate.number("entropy_coef", entropy_coef, lo=0),
+        "value_coef": validate.number("value_coef", value_coef, lo=0),
+        "max_grad_norm": validate.positive("max_grad_norm", max_grad_norm),
+        "hints": validate.one_of("hints", hints, (None, "expert", "random")),
+        "drift": validate.integer("drift", drift, 0, 4),
+        "seed": validate.integer("seed", seed, 0),
+        "hidden": validate.positive_int("hidden", hidden),
+        "eval_every": validate.positive_int("eval_every", eval_every),
+    }
+
+
+def train(frames: int = 400_000, n_envs: int = 32, n_step: int = 10, lr: float = 3e-4,
+          gamma: float = 0.99, entropy_coef: float = 0.01, value_coef: float = 0.5,
+          max_grad_norm: float = 40.0, hints: str | None = None, drift: int = 0, seed: int = 0,
+          hidden: int = 128, eval_every: int = 50, device: torch.device | str = "cpu",
+          callback: Callable[[History], None] | None = None, progress: bool = True):
+    """Synchronous A2C on `n_envs` Catch games (the paper trains A3C; same losses).
+
+    Per update: play `n_step` steps in every game with the sampling policy, then
+    loss = -log pi(a|s) * A  +  value_coef * 1/2 (R - V)^2  -  entropy_coef * H[pi],
+    with R the n-step return bootstrapped from V at the last state (0 after a game ends),
+    A = R - V (not differentiated), gradients clipped to `max_grad_norm`, Adam.
+
+    Args:
+        frames: total environment frames (n_envs * n_step per update; rounded up to updates).
+        n_envs, n_step, lr, gamma, entropy_coef, value_coef, max_grad_norm: as above.
+        hints, drift: the games' variant (`course.catch.Catch`).
+        seed: seeds the network's initialisation, the games and the action sampling.
+        hidden: GRU width.
+        eval_every: log the history every this many updates (and after the last one).
+        device: where the network runs (the games are NumPy).
+        callback: `callback(history)` after each log (live plots).
+    Returns:
+        (model in eval mode, History with 'frames', 'catch_rate', 'loss', 'entropy').
+    """
+    cfg = _settings(frames, n_envs, n_step, lr, gamma, entropy_coef, value_coef, max_grad_norm,
+                    hints, drift, seed, hidden, eval_every)
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be callable as callback(history), got {callback!r}")
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = ActorCritic(hidden=hidden).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    env = catch.Catch(n_envs=n_envs, seed=seed, hints=hints, drift=drift)
+    obs = torch.as_tensor(env.reset(), device=device)
+    hx = model.initial_state(n_envs)
+    restart = torch.ones(n_envs, device=device)            # 1 where a game has just started
+    history, start = History(), time.perf_counter()
+    n_updates = -(-cfg["frames"] // (n_envs * n_step))
+    caught = finished = 0
+    losses, entropies = [], []
+    bar = tqdm(range(1, n_updates + 1), desc="A2C", disable=not progress, leave=False, mininterval=0.5)
+    for update in bar:
+        hx = hx.detach()
+        logps, values, ents, rewards, alive = [], [], [], [], []
+        for _ in range(n_step):
+            hx = hx * (1 - restart)[:, None]                # a new game starts with empty memory
+            logits, value, hx = model(obs, hx)
+            logp_all = F.log_softmax(logits, dim=-1)
+            action = torch.multinomial(logp_all.exp().detach().cpu(), 1, generator=gen).squeeze(1)
+            frames_np, r, done, info = env.step(action.numpy())
+            logps.append(logp_all.gather(1, action.to(device)[:, None]).squeeze(1))
+            ents.append(-(logp_all.exp() * logp_all).sum(-1))
+            values.append(value)
+            rewards.append(torch.as_tensor(r, device=device))
+            restart = torch.as_tensor(done, dtype=torch.float32, device=device)
+            alive.append(1 - restart)
+            caught += int(info["caught"].sum())
+            finished += int(done.sum())
+            obs = torch.as_tensor(frames_np, device=device)
+        with torch.no_grad():                               # bootstrap from the last state
+            _, ret, _ = model(obs, hx * (1 - restart)[:, None])
+        ret = ret * alive[-1]
+        returns = []
+        for t in reversed(range(n_step)):                   # R_t = r_t + gamma R_{t+1}, 0 past a game's end
+            ret = rewards[t] + gamma * (alive[t] * ret if t < n_step - 1 else ret)
+            returns.append(ret)
+        returns = torch.stack(returns[::-1])
+        values, logps, ents = torch.stack(values), torch.stack(logps), torch.stack(ents)
+        adv = returns - values
+        loss = -(logps * adv.detach()).mean() + value_coef * 0.5 * adv.pow(2).mean() \
+            - entropy_coef * ents.mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        opt.step()
+        losses.append(float(loss.detach()))
+        entropies.append(float(ents.mean().detach()))
+        if update % eval_every == 0 or update == n_updates:
+            history.add(update * n_envs * n_step, frames=update * n_envs * n_step,
+                        catch_rate=caught / max(finished, 1), loss=float(np.mean(losses)),
+                        entropy=float(np.mean(entropies)))
+            bar.set_postfix(catch=f"{caught / max(finished, 1):.2f}")
+            caught = finished = 0
+            losses, entropies = [], []
+            if callback is not None:
+                callback(history)
+    history.seconds = time.perf_counter() - start
+    return model.eval(), history
+
+
+def policy(model: ActorCritic, greedy: bool = True, seed: int = 0):
+    """A player for `catch.catch_rate`: `fn(frames, done) -> actions`, keeping the memory.
+
+    Greedy (arg-max) by default, as in the paper's saliency rollouts; `greedy=False` samples.
+    """
+    state = {"hx": None}
+    gen = torch.Generator().manual_seed(validate.integer("seed", seed, 0))
+    device = _device(model)
+
+    @torch.no_grad()
+    def act(frames, done):
+        frames = torch.as_tensor(np.asarray(frames), dtype=torch.float32, device=device)
+        if state["hx"] is None or state["hx"].shape[0] != len(frames):
+            state["hx"] = model.initial_state(len(frames))
+        keep = 1 - torch.as_tensor(np.asarray(done), dtype=torch.float32, device=device)
+        logits, _, state["hx"] = model(frames, state["hx"] * keep[:, None])
+        if greedy:
+            return logits.argmax(-1).cpu().numpy()
+        return torch.multinomial(F.softmax(logits, -1).cpu(), 1, generator=gen).squeeze(1).numpy()
+
+    return act
+
+
+@torch.no_grad()
+def rollout(model: ActorCritic, steps: int, seed: int = 0, hints: str | None = None,
+            drift: int = 0, n_envs: int = 1, greedy: bool = True) -> dict:
+    """Play `steps` steps of `n_envs` games and record everything (time is the first axis).
+
+    Returns a dict of NumPy arrays:
+        'frames' (T, n, 1, 80, 80) the frame the agent saw at step t,
+        'hidden_in' (T, n, H) its memory before that frame (zeros at a game's start: the
+            recurrent state saliency keeps from the unperturbed rollout),
+        'hidden' (T, n, H) its memory after it, 'features' (T, n, 3200) the encoded frame,
+        'logits' (T, n, A), 'values' (T, n), 'actions' (T, n), 'rewards' (T, n), 'done' (T, n),
+        'caught' (T, n), 'ball' (T, n, 2) the ball's (x, y) top-left corner and
+        'paddle' (T, n) the paddle's left x, both in the frame at step t.
+    """
+    steps = validate.positive_int("steps", steps)
+    env = catch.Catch(n_envs=n_envs, seed=seed, hints=hints, drift=drift)
+    device = _device(model)
+    gen = torch.Generator().manual_seed(seed)
+    obs, hx = env.reset(), model.initial_state(env.n_envs)
+    restart = np.ones(env.n_envs, dtype=bool)
+    keys = ("frames", "hidden_in", "hidden", "features", "logits", "values", "actions",
+            "rewards", "done", "caught", "ball", "paddle")
+    out = {k: [] for k in keys}
+    for _ in range(steps):
+        hx = hx * torch.as_tensor(~restart, dtype=torch.float32, device=device)[:, None]
+        out["frames"].append(obs)
+        out["hidden_in"].append(hx.cpu().numpy())
+        out["ball"].append(np.stack([env.ball_x, env.ball_y], axis=-1).copy())
+        out["paddle"].append(env.paddle_x.copy())
+        feats = model.encode(torch.as_tensor(obs, device=device))
+        hx = model.memory(feats, hx)
+        logits, value = model.heads(hx)
+        if greedy:
+            action = logits.argmax(-1).cpu()
+        else:
+            action = torch.multinomial(F.softmax(logits, -1).cpu(), 1, generator=gen).squeeze(1)
+        obs, r, restart, info = env.step(action.numpy())
+        for k, v in (("hidden", hx), ("features", feats), ("logits", logits), ("values", value)):
+            out[k].append(v.cpu().numpy())
+        out["actions"].append(action.numpy())
+        out["rewards"].append(r)
+        out["done"].append(restart)
+        out["caught"].append(info["caught"])
+    return {k: np.stack(v) for k, v in out.items()}
+
+
+def _resolve(path) -> Path:
+    path = Path(path)
+    return CHECKPOINT_DIR / path if path.parent == Path(".") else path
+
+
+def load_or_train(path, verbose: bool = True, **train_kwargs):
+    """The agent trained with `train(**train_kwargs)`, from its checkpoint when one matches.
+
+    Args:
+        path: checkpoint file; a bare name ('catch_agent.pt') goes under build/checkpoints/.
+        verbose: print whether it was loaded or trained.
+        train_kwargs: `train`'s settings (device, callback and progress are not part of the key).
+    Returns:
+        (model in eval mode, History of its training, restored from the file when loaded).
+    A checkpoint whose settings differ is retrained and overwritten; files are read with
+    `torch.load(weights_only=True)` (tensors and plain containers only).
+    """
+    path = _resolve(path)
+    run_only = {k: train_kwargs.pop(k) for k in ("device", "callback", "progress") if k in train_kwargs}
+    defaults = dict(frames=400_000, n_envs=32, n_step=10, lr=3e-4, gamma=0.99, entropy_coef=0.01,
+                    value_coef=0.5, max_grad_norm=40.0, hints=None, drift=0, seed=0, hidden=128,
+                    eval_every=50)
+    unknown = set(train_kwargs) - set(defaults)
+    if unknown:
+        raise ValueError(f"load_or_train got unknown settings {sorted(unknown)}; train takes {sorted(defaults)}")
+    cfg = _settings(**{**defaults, **train_kwargs})
+    device = run_only.get("device", "cpu")
+    if path.exists():
+        ckpt = torch.load(path, map_location=device, weights_only=True)
+        if ckpt.get("config") == cfg:
+            model = ActorCritic(hidden=cfg["hidden"]).to(device)
+            model.load_state_dict(ckpt["state_dict"])
+            history = History(steps=list(ckpt["history"]["steps"]),
+                              metrics={k: list(v) for k, v in ckpt["history"]["metrics"].items()},
+                              seconds=float(ckpt["history"]["seconds"]))
+            if verbose:
+                print(f"loaded {path.name} (trained for {cfg['frames']:,} frames in {history.seconds:.0f} s)")
+            return model.eval(), history
+    model, history = train(**cfg, **run_only)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"config": cfg, "state_dict": model.state_dict(),
+                "history": {"steps": history.steps, "metrics": history.metrics, "seconds": history.seconds}},
+               path)
+    if verbose:
+        print(f"trained {path.name}: {cfg['frames']:,} frames in {history.seconds:.0f} s, saved to {path}")
+    return model, history
