@@ -143,7 +143,7 @@ def downsample(points, keep: float, drop_prob: float = 0.05, rng=None) -> np.nda
     return _join(out)
 
 
-def jitter(points, rng, shear=(-0.1, 0.1), scale=(0.9, 1.1), noise: float = 0.002) -> np.ndarray:
+def jitter(points, rng, shear=(-0.1, 0.1), scale=(0.9, 1.1), noise: float = 0.0005) -> np.ndarray:
     """Per-word affine jitter (slant x += s*y, x- and y-scale) plus Gaussian noise per point."""
     pts = check_points("points", points).copy()
     noise = validate.number("noise", noise, lo=0)
