@@ -24,6 +24,7 @@ Conventions:
 from .datasets import make_dataset
 from .dissipative import DampedSpring, SyntheticOcean  # notebook 04
 from .integrators import leapfrog, reference, rk4
+from .kepler import circular_orbits  # notebook 05
 from .nbody import NBody, TwoBody
 from .systems import DampedPendulum, DoublePendulum, MassSpring, Pendulum, System, as_generator
 
