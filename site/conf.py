@@ -40,3 +40,19 @@ html_theme_options = {
     "use_fullscreen_button": False,
 }
 html_show_sourcelink = False
+
+
+def _display_math_as_written(app, doctree):
+    """Give MathJax a notebook's $$...$$ as JupyterLab does. Sphinx wraps display math that
+    contains a line break (`\\\\`, as in a pmatrix) in a split environment, where `\\tag{n}`
+    is an error; such blocks go to MathJax unwrapped, inside \\[ \\]."""
+    from docutils import nodes
+    for node in doctree.findall(nodes.math_block):
+        text = node.astext()
+        if "\\\\" in text and not node.get("nowrap"):
+            node.children = [nodes.Text("\\[" + text + "\\]")]
+            node["nowrap"] = True
+
+
+def setup(app):
+    app.connect("doctree-read", _display_math_as_written)
