@@ -85,7 +85,7 @@ student: $(TEACH_STAMP)
 # (tools/browser_test.py). Installs Debian's chromium when missing (as root, as in CI).
 browser-test: $(BROWSER_STAMP)
 	@test -x /usr/bin/chromium || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
 	  else echo "browser-test needs Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python tools/browser_test.py --out $(BUILD)/browser
 

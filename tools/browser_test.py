@@ -15,7 +15,7 @@ notebook on
 - cells that did not run (Run All stops at an error) or a run that does not finish.
 Windowing is off (notebook setting `windowingMode: none`) so every cell is in the page.
 Screenshots of each notebook, top to bottom, go to <out>/NN_name.png (a long one continues in
-NN_name-2.png, ...), the verdicts to <out>/report.json.
+NN_name-02.png, ...), the verdicts to <out>/report.json.
 
 Before the course's notebooks, a self-check runs four scratch notebooks and insists on the
 verdicts: one that raises, one whose figure never shows (Agg backend), one that displays a
@@ -224,7 +224,7 @@ def _menu(page, top: str, item: str) -> None:
 
 
 def screenshots(page, stem: Path) -> str:
-    """The whole notebook from the top, in shots of SHOT_HEIGHT px: stem.png, stem-2.png, ..."""
+    """The whole notebook from the top, in shots of SHOT_HEIGHT px: stem.png, stem-02.png, ..."""
     scroller = "document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')"
     page.set_viewport_size({"width": VIEW_WIDTH, "height": SHOT_HEIGHT})
     time.sleep(0.5)
@@ -239,7 +239,7 @@ def screenshots(page, stem: Path) -> str:
     for k in range(shots):
         page.evaluate(f"() => {{ const s = {scroller}; if (s) s.scrollTop = {k * visible}; }}")
         time.sleep(0.5)
-        page.screenshot(path=str(stem.parent / f"{stem.name}{'' if k == 0 else f'-{k + 1}'}.png"))
+        page.screenshot(path=str(stem.parent / f"{stem.name}{'' if k == 0 else f'-{k + 1:02d}'}.png"))
     first = stem.parent / f"{stem.name}.png"
     return str(first.relative_to(ROOT) if first.is_relative_to(ROOT) else first) + (f" (+{shots - 1} more)" if shots > 1 else "")
 
