@@ -68,3 +68,36 @@ def test_template_parts(path):
     assert "widgets.panel(" in code, "an ipywidgets panel on the hyperparameters that matter"
     assert "results.Recorder(" in code or "results.record(" in code, "reproduction cards"
     assert "further reading" in md.lower()
+
+
+def graded(nb):
+    """(solution cells, check cells) with nbgrader metadata, in order."""
+    cells = [c for c in nb["cells"] if "nbgrader" in c.get("metadata", {})]
+    solutions = [c for c in cells if c["metadata"]["nbgrader"].get("solution")]
+    checks = [c for c in cells if c["metadata"]["nbgrader"].get("grade")]
+    return solutions, checks
+
+
+@pytest.mark.parametrize("path", PAPER_NOTEBOOKS, ids=lambda p: p.stem)
+def test_students_build_the_method(path):
+    """Issue 9's template: graded exercises right after which a check runs, predict-first
+    prompts, a Summary, a core path with Bonus material marked, a Next link, a header."""
+    nb = load(path)
+    md = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    solutions, checks = graded(nb)
+    assert len(solutions) >= 2, f"{path.name}: needs >= 2 graded exercises, has {len(solutions)}"
+    for sol in solutions:
+        assert "### BEGIN SOLUTION" in source(sol) and "### END SOLUTION" in source(sol)
+        nxt = nb["cells"][nb["cells"].index(sol) + 1]
+        assert nxt.get("metadata", {}).get("nbgrader", {}).get("grade"), \
+            f"{path.name}: exercise {sol['metadata']['nbgrader'].get('grade_id')} is not followed by its check cell"
+    ids = [c["metadata"]["nbgrader"].get("grade_id") for c in solutions + checks]
+    assert len(ids) == len(set(ids)) and all(ids), f"{path.name}: grade_ids must be unique and set"
+    assert len(re.findall(r"(?i)predict first", md)) >= 2, f"{path.name}: 2-3 predict-first prompts"
+    assert re.search(r"^#+ .*Summary", md, re.M), f"{path.name}: a Summary section"
+    assert re.search(r"^#+ .*Bonus", md, re.M | re.I), f"{path.name}: mark what is beyond the core path as Bonus"
+    assert re.search(r"\*\*Next", md), f"{path.name}: a **Next** link at the end"
+    header = source(nb["cells"][0]).lower()
+    for part in ("prerequisite", "core path", "fast", "full", "lectures.md"):
+        assert part in header, f"{path.name}: the first cell must state {part!r}"
+    assert re.search(r"\\tag\{\d+\}|\(\d+\)\s*\$\$", md), f"{path.name}: number the key equations"
