@@ -106,3 +106,10 @@ def test_a_bare_checkpoint_name_goes_under_build_checkpoints():
 def test_bad_input_is_rejected_with_a_sentence(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_the_shared_agent_settings_are_train_settings():
+    import inspect
+    params = inspect.signature(a2c.train).parameters
+    assert set(a2c.AGENT_SETTINGS) <= set(params)
+    assert a2c.AGENT_CHECKPOINT.endswith(".pt") and "/" not in a2c.AGENT_CHECKPOINT
