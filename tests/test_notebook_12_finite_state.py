@@ -1,0 +1,180 @@
+"""The finite-state extraction that 12_finite_state builds in its cells, tested where it lives.
+
+The two graded exercises (the ternary activation with its straight-through gradient, Moore-machine
+minimisation by partition refinement) pass with the reference solutions and their checks fail on
+plausible wrong answers; known DFAs minimise to their known sizes; the don't-care minimiser agrees
+with exact minimisation on complete machines; an extracted machine computes exactly what the
+network with its bottleneck computes; the Explore function runs.
+"""
+import numpy as np
+import pytest
+import torch
+
+from course import memory_tasks
+from tests.nbimport import definitions, run_check
+
+NB = "12_finite_state"
+EXTRA = dict(QBN_LR=3e-3, TEST_MAX_LEN=50, SEED=0)
+
+
+@pytest.fixture(scope="module")
+def ns():
+    return definitions(NB, extra=EXTRA)
+
+
+def blown_up(grammar, copies, seed=0):
+    """The grammar's minimal DFA with `copies` equivalent copies of every state, shuffled."""
+    rng = np.random.default_rng(seed)
+    table = np.array(memory_tasks.TRANSITIONS[grammar])
+    n = len(table)
+    acts = np.array([q in memory_tasks.ACCEPTING[grammar] for q in range(n)], dtype=int)
+    big = np.tile(table, (copies, 1)) + n * rng.integers(0, copies, size=(n * copies, 2))
+    perm = rng.permutation(n * copies)
+    inv = np.argsort(perm)
+    return inv[big[perm]], np.tile(acts, copies)[perm], int(inv[0])
+
+
+# ---------------------------------------------------------------- exercise 1: ternary activation
+def test_ternary_check_passes_with_the_reference_solution(ns):
+    run_check(NB, "12_finite_state_ternary_check", ns)
+
+
+def _smooth(x):
+    return 1.5 * torch.tanh(x) + 0.5 * torch.tanh(-3 * x)
+
+
+WRONG_TERNARY = {
+    "binary-sign": lambda x: x + (torch.sign(x) - x).detach(),
+    "binary-smooth-sign": lambda x: _smooth(x) + (torch.sign(_smooth(x)) - _smooth(x)).detach(),
+    "no-straight-through": lambda x: torch.round(_smooth(x)),
+    "identity-straight-through": lambda x: x + (torch.round(_smooth(x)) - x).detach(),
+    "round-tanh-only": lambda x: torch.tanh(x) + (torch.round(torch.tanh(x)) - torch.tanh(x)).detach(),
+    "smooth-no-rounding": _smooth,
+}
+
+
+@pytest.mark.parametrize("name", list(WRONG_TERNARY))
+def test_ternary_check_fails_on_plausible_wrong_answers(ns, name):
+    with pytest.raises(AssertionError):
+        run_check(NB, "12_finite_state_ternary_check", ns, overrides={"ternary_tanh": WRONG_TERNARY[name]})
+
+
+def test_ternary_values_and_gradient(ns):
+    x = torch.tensor([-2.0, -0.3, 0.0, 0.4, 2.0], requires_grad=True)
+    y = ns["ternary_tanh"](x)
+    assert y.tolist() == [-1.0, 0.0, 0.0, 0.0, 1.0]
+    y.sum().backward()
+    assert torch.allclose(x.grad, torch.autograd.grad(_smooth(x).sum(), x)[0])
+
+
+# ---------------------------------------------------------------- exercise 2: minimisation
+def test_minimise_check_passes_with_the_reference_solution(ns):
+    run_check(NB, "12_finite_state_minimise_check", ns)
+
+
+def _refine(table, block, rounds):
+    table = np.asarray(table)
+    for _ in range(rounds):
+        succ = np.where(table >= 0, block[np.maximum(table, 0)], -1)
+        _, new = np.unique(np.column_stack([block, succ]), axis=0, return_inverse=True)
+        block = new.reshape(-1)
+    return block
+
+
+def no_action_split(table, actions):          # starts from one block: merges states with different actions
+    return _refine(table, np.zeros(len(table), dtype=int), 10)
+
+
+def actions_only(table, actions):             # no refinement at all
+    return np.unique(np.asarray(actions), return_inverse=True)[1].reshape(-1)
+
+
+def one_round(table, actions):                # stops after a single refinement
+    return _refine(table, actions_only(table, actions), 1)
+
+
+def unknown_is_block_zero(table, actions):    # treats -1 as a transition into block 0
+    table = np.asarray(table)
+    block = actions_only(table, actions)
+    while True:
+        succ = block[np.maximum(table, 0)]
+        _, new = np.unique(np.column_stack([block, succ]), axis=0, return_inverse=True)
+        new = new.reshape(-1)
+        if new.max() == block.max():
+            return new
+        block = new
+
+
+def count_only(table, actions):               # returns the number of states, not the labels
+    return len(np.unique(_refine(table, actions_only(table, actions), 10)))
+
+
+@pytest.mark.parametrize("wrong", [no_action_split, actions_only, one_round, unknown_is_block_zero, count_only],
+                         ids=lambda f: f.__name__)
+def test_minimise_check_fails_on_plausible_wrong_answers(ns, wrong):
+    with pytest.raises(AssertionError):
+        run_check(NB, "12_finite_state_minimise_check", ns, overrides={"minimise": wrong})
+
+
+@pytest.mark.parametrize("grammar", range(1, 8))
+def test_known_dfas_minimise_to_their_known_size(ns, grammar):
+    table, actions, start = blown_up(grammar, 4, seed=grammar)
+    exact = ns["minimise"](table, actions)
+    partial = ns["minimise_partial"](table, actions)
+    assert len(np.unique(exact)) == memory_tasks.minimal_states(grammar)
+    assert len(np.unique(partial)) == memory_tasks.minimal_states(grammar)
+    # the quotient machine recognises the same language
+    mm = ns["quotient"](dict(table=table, actions=actions, start=start), exact)
+    strings, labels = memory_tasks.sample_strings(grammar, 200, max_len=20, min_len=0, seed=grammar)
+    assert ns["machine_accuracy"](mm["table"], mm["actions"], mm["start"], strings, labels) == 1.0
+
+
+def test_minimise_partial_merges_through_dont_cares(ns):
+    # states 0 and 1 agree wherever both are known; state 2 differs from 0 on symbol 0
+    table = np.array([[3, -1], [-1, 3], [4, 3], [3, 3], [4, 4]])
+    actions = np.array([0, 0, 0, 0, 1])
+    g = ns["minimise_partial"](table, actions)
+    assert g[0] == g[1] and g[0] != g[2] and g[3] != g[4]
+    assert ns["minimise"](table, actions)[0] != ns["minimise"](table, actions)[1]   # exact keeps them apart
+    # a negative action is a don't-care: the start can join any state
+    g = ns["minimise_partial"](np.array([[1], [1]]), np.array([-1, 0]))
+    assert g[0] == g[1]
+
+
+def test_minimise_mce_counts_states_and_observation_classes(ns):
+    # an Amnesia-like machine: 4 states (+ a start), 8 observation codes, two per mode
+    table = np.array([[1 + s // 2 for s in range(8)]] * 5)
+    machine = dict(table=table, actions=np.array([3, 0, 1, 2, 3]), start=0)
+    _, n_states, n_obs = ns["minimise_mce"](machine)
+    assert (n_states, n_obs) == (4, 4)
+
+
+# ---------------------------------------------------------------- extraction is exact
+@pytest.mark.parametrize("complete", [False, True])
+def test_extracted_machine_computes_what_the_mmn_computes(ns, complete):
+    torch.manual_seed(0)
+    policy, qbn = ns["GRUPolicy"](2, 2, 16), ns["QBN"](16, 4)
+    strings, _ = memory_tasks.sample_strings(4, 200, max_len=15, min_len=0, seed=1)
+    m = ns["tomita_machine"](policy, qbn, strings, complete=complete)
+    if complete:
+        assert (m["table"] >= 0).all()
+        strings = memory_tasks.sample_strings(4, 200, max_len=30, min_len=0, seed=2)[0]   # fresh strings too
+    with torch.no_grad():
+        mmn = ns["tomita_logits"](policy, strings, hqbn=qbn).argmax(1).numpy()
+    sym, lens = memory_tasks.encode(strings)
+    got = ns["run_machine"](m["table"], m["actions"], m["start"], sym, lens)
+    assert (got == mmn).all()
+
+
+def test_qbn_codes_are_ternary(ns):
+    qbn = ns["QBN"](32, 8)
+    codes = qbn.encode(torch.randn(100, 32) * 3)
+    assert set(codes.unique().tolist()) <= {-1.0, 0.0, 1.0} and codes.shape == (100, 8)
+
+
+def test_explore_runs_and_reports(ns):
+    import matplotlib
+    matplotlib.use("Agg")
+    out = ns["explore"](grammar=1, bits=4, finetune=20, rnn_steps=30, qbn_steps=20, show=False)
+    assert set(out) == {"rnn_acc", "mmn_acc", "states", "min_states", "machine_acc"}
+    assert 1 <= out["min_states"] <= out["states"]
