@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import time
@@ -123,8 +124,37 @@ def stage(src: Path, only: list[str] | None = None, execute_missing: bool = True
             copy, run = build / "fast" / nb.name, "FAST"
         used[nb.stem] = run or "not executed"
         add_run_note(copy if copy is not None else nb, src / "notebooks" / nb.name, used[nb.stem])
+    copy_linked_files(src)
     (src / "index.md").write_text(index_page([nb.stem for nb in chosen], pages))
     return used
+
+
+LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)\s]*)?\)")
+
+
+def copy_linked_files(src: Path, limit: int = 1_000_000) -> list[Path]:
+    """Copy the repository files that the pages link to (a script, a data README) into the
+    staging tree at the same place, so each link resolves (Sphinx offers them as downloads)."""
+    copied = []
+    for page in sorted(src.rglob("*.md")) + sorted(src.rglob("*.ipynb")):
+        text = page.read_text(encoding="utf-8")
+        if page.suffix == ".ipynb":
+            text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"] if c["cell_type"] == "markdown")
+        for target in LINK.findall(text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            staged = (page.parent / target).resolve()
+            try:
+                relative = staged.relative_to(src.resolve())
+            except ValueError:
+                continue
+            original = ROOT / relative
+            if staged.exists() or not original.is_file() or original.stat().st_size > limit:
+                continue
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(original, staged)
+            copied.append(relative)
+    return copied
 
 
 def build_html(src: Path, out: Path, quiet: bool = True, warnings: Path | None = None) -> int:
