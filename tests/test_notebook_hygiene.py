@@ -101,3 +101,10 @@ def test_students_build_the_method(path):
     for part in ("prerequisite", "core path", "fast", "full", "lectures.md"):
         assert part in header, f"{path.name}: the first cell must state {part!r}"
     assert re.search(r"\\tag\{\d+\}|\(\d+\)\s*\$\$", md), f"{path.name}: number the key equations"
+
+
+@pytest.mark.parametrize("path", PAPER_NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_notebooks_own_code_has_its_test_file(path):
+    """Code defined in a notebook is tested where it lives (tests/nbimport.py), one file each."""
+    assert (ROOT / "tests" / f"test_notebook_{path.stem}.py").exists(), \
+        f"{path.name}: add tests/test_notebook_{path.stem}.py (its exercises' checks must fail on wrong answers)"
