@@ -37,12 +37,30 @@ KINDS = ("claim", "check")
 MET = ("reproduces", "passes")
 
 
-def results_dir() -> Path:
-    """`$COURSE_RESULTS_DIR`, else `results/` at the repository root."""
+_ROOT = Path(__file__).resolve().parent.parent
+#: Set to 1 by `make reproduce` (tools/run_notebook.py --full): only then does a FULL run
+#: replace the committed evidence in `results/` (and the shipped weights in data/weights/).
+RECORD_ENV = "COURSE_RECORD"
+
+
+def recording() -> bool:
+    """True when this run may overwrite the committed FULL cards and shipped weights.
+
+    A lecturer's autograde, a student's FULL run or a helper's experiment must not replace
+    the evidence, so FULL cards go to `build/results/` unless `COURSE_RECORD=1`.
+    """
+    return os.environ.get(RECORD_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def results_dir(mode: str | None = None) -> Path:
+    """Where cards go: `$COURSE_RESULTS_DIR` if set; else `results/` (FAST cards, and FULL
+    cards of a recording run), or `build/results/` (FULL cards of any other run)."""
     env = os.environ.get("COURSE_RESULTS_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "results"
+    if mode == "FULL" and not recording():
+        return _ROOT / "build" / "results"
+    return _ROOT / "results"
 
 
 def _slug(text: str) -> str:
@@ -180,7 +198,7 @@ def _check_text(**texts) -> None:
 
 
 def _write(card: Card, directory) -> Card:
-    folder = Path(directory) if directory is not None else results_dir()
+    folder = Path(directory) if directory is not None else results_dir(card.mode)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{card.key}.json").write_text(json.dumps(asdict(card), indent=2) + "\n")
     return card
@@ -191,7 +209,7 @@ def record(notebook: str, paper: str, claim: str, metric: str, value: float | No
            kind: str = "claim", partly: Band | None = None, seed_values=None, seeds=None,
            device: str = "cpu", seconds: float = 0.0, seed: int = 0, paper_value: str = "",
            note: str = "", fast_fails_because: str = "", directory: str | Path | None = None) -> Card:
-    """Write one measured card to `results/` and return it (notebooks use `Recorder`).
+    """Write one measured card to `results_dir(mode)` and return it (notebooks use `Recorder`).
 
     Args:
         notebook: the notebook's short name, e.g. '01_mnist1d'.
@@ -280,7 +298,7 @@ class Recorder:
         self.directory = directory
         self.cards: list[Card] = []
         if clear:
-            folder = Path(directory) if directory is not None else results_dir()
+            folder = Path(directory) if directory is not None else results_dir(rt.mode)
             for path in folder.glob(f"{notebook}__*__{rt.mode.lower()}.json"):
                 path.unlink()
 

@@ -111,3 +111,13 @@ def test_load_rejects_foreign_json(tmp_path):
     (tmp_path / "x.json").write_text('{"hello": 1}')
     with pytest.raises(ValueError, match="not a reproduction card"):
         results.load_cards(tmp_path)
+
+
+def test_only_a_recording_run_writes_full_cards_to_results(monkeypatch):
+    """An autograde or a student's FULL run must never overwrite the committed evidence."""
+    monkeypatch.delenv("COURSE_RESULTS_DIR", raising=False)
+    monkeypatch.delenv("COURSE_RECORD", raising=False)
+    assert results.results_dir("FULL").parts[-2:] == ("build", "results")
+    assert results.results_dir("FAST").name == "results"
+    monkeypatch.setenv("COURSE_RECORD", "1")
+    assert results.recording() and results.results_dir("FULL").parts[-2:] != ("build", "results")

@@ -54,6 +54,8 @@ def _kernel_env(fast: bool) -> dict:
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "1")       # small CPUs: one thread is faster (see course.runtime)
     env["COURSE_FAST"] = "1" if fast else "0"    # agrees with the injected parameter
+    if not fast:                                 # make reproduce: FULL cards and weights are the evidence
+        env.setdefault("COURSE_RECORD", "1")
     env.pop("MPLBACKEND", None)                  # let the kernel use the inline backend: figures in the output
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     return env
