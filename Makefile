@@ -98,11 +98,13 @@ unit: setup $(SITE_STAMP) $(TEACH_STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest tests -p no:cacheprovider
 
 # FULL mode: papermill runs every notebook into build/ (git-ignored), then the report.
+JOBS ?= 2
 reproduce: setup
 	@mkdir -p $(BUILD)
 	@# tools/run_notebook.py: each notebook in a fresh kernel into build/ (FAST=1: build/fast/), then a
 	@# table of wall time and peak memory (the kernel's max RSS) per notebook; FULL runs end with the report.
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python tools/run_notebook.py \
+	@# JOBS notebooks at a time (default 2: one thread each on a 2-core machine), longest first.
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python tools/run_notebook.py --jobs $(JOBS) \
 	  $(if $(filter 1 true yes on,$(FAST)),--fast,--full) $(NOTEBOOKS); status=$$?; \
 	$(if $(filter 1 true yes on,$(FAST)),,$(BIN)/python -m course.results RESULTS.md;) exit $$status
 

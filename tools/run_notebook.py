@@ -1,7 +1,11 @@
 """Run course notebooks in FAST or FULL mode; print each one's wall time and peak memory.
 
-    python tools/run_notebook.py --full notebooks/*.ipynb        # what `make reproduce` runs
+    python tools/run_notebook.py --full --jobs 2 notebooks/*.ipynb   # what `make reproduce` runs
     python tools/run_notebook.py --fast notebooks/00_start_here.ipynb
+
+With --jobs N, N notebooks run at once (each in its own process and kernel, one thread each),
+longest first by their last recorded time, each one's log in build/logs/; the total wall time
+is printed at the end. The cards do not depend on --jobs: each notebook seeds itself.
 
 Each notebook runs in its own fresh kernel (working directory notebooks/), with FAST injected
 into its `parameters` cell as papermill does (papermill's own parameterizer), and is written
@@ -34,11 +38,14 @@ import json as _json, sys as _sys
 try:
     import resource as _resource
     _unit = 1 if _sys.platform == "darwin" else 1024   # ru_maxrss: bytes on macOS, KiB on Linux
-    _peak = {{"kernel": _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss * _unit,
-              "children": _resource.getrusage(_resource.RUSAGE_CHILDREN).ru_maxrss * _unit}}
+    _self, _kids = _resource.getrusage(_resource.RUSAGE_SELF), _resource.getrusage(_resource.RUSAGE_CHILDREN)
+    _peak = {{"kernel": _self.ru_maxrss * _unit, "children": _kids.ru_maxrss * _unit,
+              "cpu_s": _self.ru_utime + _self.ru_stime + _kids.ru_utime + _kids.ru_stime}}
 except ImportError:                                       # Windows: psutil's peak working set
     import psutil as _psutil
-    _peak = {{"kernel": getattr(_psutil.Process().memory_info(), "peak_wset", 0), "children": 0}}
+    _times = _psutil.Process().cpu_times()
+    _peak = {{"kernel": getattr(_psutil.Process().memory_info(), "peak_wset", 0), "children": 0,
+              "cpu_s": _times.user + _times.system}}
 print("{MARK}", _json.dumps(_peak))
 """
 MIB = 2 ** 20
@@ -81,7 +88,8 @@ def run(notebook: str | Path, fast: bool, out: str | Path | None = None,
         out: the executed notebook's path (default: see `output_path`).
         timeout: seconds allowed per cell (None: no limit).
     Returns:
-        {"notebook", "mode", "seconds", "peak_mb" (kernel), "children_mb", "ok", "error", "output"}.
+        {"notebook", "mode", "seconds", "cpu_seconds" (the kernel's, with its children), "peak_mb"
+        (kernel), "children_mb", "ok", "error", "output"}.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -113,32 +121,90 @@ def run(notebook: str | Path, fast: bool, out: str | Path | None = None,
         peak = _read_probe(nb.cells.pop())
         client.set_widgets_metadata()
     stats = {"notebook": notebook.stem, "mode": "FAST" if fast else "FULL",
-             "seconds": round(seconds, 1), "peak_mb": round(peak["kernel"] / MIB),
+             "seconds": round(seconds, 1), "cpu_seconds": round(peak.get("cpu_s", 0.0), 1),
+             "peak_mb": round(peak["kernel"] / MIB),
              "children_mb": round(peak["children"] / MIB), "ok": not error, "error": error,
              "output": str(out), "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    nb.metadata["course_run"] = {k: stats[k] for k in ("mode", "seconds", "peak_mb", "ok", "error", "when")}
+    nb.metadata["course_run"] = {k: stats[k] for k in ("mode", "seconds", "cpu_seconds", "peak_mb", "ok", "error",
+                                                       "when")}
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)                       # complete runs only: a partial copy is never left
     return stats
 
 
 def save_stats(stats: dict, folder: Path = BUILD) -> Path:
-    """Merge one run into build/run_stats.json (keyed by notebook, then mode)."""
+    """Merge one run into build/run_stats.json (keyed by notebook, then mode); runs that end at
+    the same time (--jobs) take turns through a lock file."""
     path = Path(folder) / STATS
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data.setdefault(stats["notebook"], {})[stats["mode"]] = stats
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    with open(path.with_suffix(".lock"), "w") as lock:
+        try:
+            import fcntl
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:                       # Windows: no flock; runs are rarely parallel there
+            pass
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data.setdefault(stats["notebook"], {})[stats["mode"]] = stats
+        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def load_stats(folder: Path = BUILD) -> dict:
+    path = Path(folder) / STATS
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def longest_first(notebooks: list[Path], mode: str, folder: Path = BUILD) -> list[Path]:
+    """Order notebooks by their last recorded wall time, longest first (unknown ones first:
+    a new notebook may be long), so that N parallel runs end close together."""
+    known = load_stats(folder)
+    def seconds(nb: Path) -> float:
+        return known.get(Path(nb).stem, {}).get(mode, {}).get("seconds", float("inf"))
+    return sorted(notebooks, key=seconds, reverse=True)
+
+
+def run_parallel(notebooks: list[Path], fast: bool, jobs: int, out_dir: Path | None,
+                 timeout: int | None) -> list[dict]:
+    """Run `jobs` notebooks at a time, each in its own process (logs in build/logs/)."""
+    import subprocess
+    folder = BUILD if out_dir is None else Path(out_dir)
+    mode = "FAST" if fast else "FULL"
+    logs = BUILD / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    queue, running, finished = longest_first(list(notebooks), mode, folder), [], {}
+    while queue or running:
+        while queue and len(running) < jobs:
+            nb = queue.pop(0)
+            cmd = [sys.executable, __file__, "--fast" if fast else "--full", str(nb)]
+            cmd += ["--out-dir", str(out_dir)] if out_dir is not None else []
+            cmd += ["--timeout", str(timeout)] if timeout is not None else []
+            log = open(logs / f"{Path(nb).stem}_{mode.lower()}.log", "w")
+            print(f"== {Path(nb).stem} ({mode}) started, log {log.name}", flush=True)
+            running.append((nb, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log))
+        time.sleep(1)
+        for item in [r for r in running if r[1].poll() is not None]:
+            running.remove(item)
+            item[2].close()
+            nb = item[0]
+            stats = load_stats(folder).get(Path(nb).stem, {}).get(mode)
+            if stats is None or item[1].returncode not in (0, 1):
+                stats = {"notebook": Path(nb).stem, "mode": mode, "seconds": 0.0, "cpu_seconds": 0.0,
+                         "peak_mb": 0, "children_mb": 0, "ok": False,
+                         "error": f"the run exited with {item[1].returncode} (see build/logs/)"}
+            finished[nb] = stats
+            print(f"   {stats['notebook']}: {stats['seconds']:.1f} s" + ("" if stats["ok"] else ", FAILED"),
+                  flush=True)
+    return [finished[nb] for nb in notebooks]
 
 
 def table(rows: list[dict]) -> str:
     """The plain-text table `make reproduce` prints."""
-    lines = [f"{'notebook':<22} {'mode':<5} {'wall s':>7} {'peak MB':>8} {'children MB':>12}  status",
-             "-" * 72]
+    lines = [f"{'notebook':<22} {'mode':<5} {'wall s':>7} {'CPU s':>7} {'peak MB':>8} {'children MB':>12}  status",
+             "-" * 80]
     for r in rows:
         status = "ok" if r["ok"] else f"FAILED: {r['error'][:60]}"
-        lines.append(f"{r['notebook']:<22} {r['mode']:<5} {r['seconds']:>7.1f} {r['peak_mb']:>8d} "
+        lines.append(f"{r['notebook']:<22} {r['mode']:<5} {r['seconds']:>7.1f} {r.get('cpu_seconds', 0):>7.1f} "
+                     f"{r['peak_mb']:>8d} "
                      f"{r['children_mb']:>12d}  {status}")
     return "\n".join(lines)
 
@@ -152,9 +218,17 @@ def main(argv=None) -> int:
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="folder for the executed notebooks (default build/ or build/fast/)")
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: none)")
+    parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once (default 1)")
     args = parser.parse_args(argv)
-    rows = []
-    for nb in args.notebooks:
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    missing = [str(nb) for nb in args.notebooks if not nb.exists()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    start, rows = time.perf_counter(), []
+    if args.jobs > 1 and len(args.notebooks) > 1:
+        rows = run_parallel(args.notebooks, args.fast, args.jobs, args.out_dir, args.timeout)
+    for nb in ([] if rows else args.notebooks):
         print(f"== {nb.stem} ({'FAST' if args.fast else 'FULL'})", flush=True)
         stats = run(nb, fast=args.fast, out=output_path(nb, args.fast, args.out_dir), timeout=args.timeout)
         save_stats(stats, BUILD if args.out_dir is None else args.out_dir)
@@ -163,6 +237,7 @@ def main(argv=None) -> int:
         rows.append(stats)
     print()
     print(table(rows))
+    print(f"total: {time.perf_counter() - start:.0f} s wall for {len(rows)} notebook(s), {args.jobs} at a time")
     return 0 if all(r["ok"] for r in rows) else 1
 
 

@@ -1,0 +1,45 @@
+"""tools/run_notebook.py: `make reproduce` runs notebooks two at a time, longest first, and
+keeps each run's wall time, CPU time and peak memory in build/run_stats.json."""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import run_notebook  # noqa: E402
+
+
+def stats(tmp_path, **seconds):
+    for name, s in seconds.items():
+        run_notebook.save_stats({"notebook": name, "mode": "FULL", "seconds": s}, tmp_path)
+
+
+def test_longest_first_with_unknown_notebooks_first(tmp_path):
+    stats(tmp_path, a=10.0, b=300.0, c=50.0)
+    order = run_notebook.longest_first([Path("a.ipynb"), Path("b.ipynb"), Path("new.ipynb"), Path("c.ipynb")],
+                                       "FULL", tmp_path)
+    assert [p.stem for p in order] == ["new", "b", "c", "a"]
+
+
+def test_stats_merge_by_notebook_and_mode(tmp_path):
+    stats(tmp_path, a=1.0)
+    run_notebook.save_stats({"notebook": "a", "mode": "FAST", "seconds": 2.0}, tmp_path)
+    data = json.loads((tmp_path / run_notebook.STATS).read_text())
+    assert data["a"]["FULL"]["seconds"] == 1.0 and data["a"]["FAST"]["seconds"] == 2.0
+
+
+def test_bad_arguments_are_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run_notebook.main(["--full", "--jobs", "0", str(tmp_path / "x.ipynb")])
+    assert "--jobs must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run_notebook.main(["--full", str(tmp_path / "missing.ipynb")])
+    assert "no such notebook" in capsys.readouterr().err
+
+
+def test_full_runs_record_and_fast_runs_do_not(monkeypatch):
+    monkeypatch.delenv("COURSE_RECORD", raising=False)
+    assert run_notebook._kernel_env(fast=False)["COURSE_RECORD"] == "1"
+    assert "COURSE_RECORD" not in run_notebook._kernel_env(fast=True)
