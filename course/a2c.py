@@ -9,32 +9,40 @@ papers' methods (perturbation saliency, quantised bottlenecks) are written in th
 
 API (stable: 11 and 12 both use it)
 ----------------------------------
-- `ActorCritic(n_actions=3, hidden=128)`: frames (n, 1, 80, 80) -> conv 4x4 stride 4 (16
-  channels, ELU) -> conv 3x3 stride 2 pad 1 (32, ELU) -> conv 3x3 stride 2 pad 1 (32, ELU) ->
-  800 features (the paper's 32*5*5) -> GRUCell(hidden) -> actor logits (n, n_actions) and
-  critic value (n,). The pieces are separate so a notebook
+- `ActorCritic(n_actions=3, hidden=128, size=80)`: frames (n, 1, size, size) -> conv 4x4 stride 4
+  (16 channels, ELU) -> conv 3x3 stride 2 pad 1 (32, ELU) -> conv 3x3 stride 2 pad 1 (32, ELU) ->
+  `features(size)` features (800 for 80x80, the paper's 32*5*5) -> GRUCell(hidden) -> actor
+  logits (n, n_actions) and critic value (n,). The pieces are separate so a notebook
   can cut in between (12 inserts quantised bottlenecks):
   `encode(frames) -> features`, `memory(features, hx) -> hx'`, `heads(hx) -> (logits, value)`,
   `forward(frames, hx) -> (logits, value, hx')`, `initial_state(n) -> zeros (n, hidden)`.
   The action at step t reads hx_t = GRU(encode(frame_t), hx_{t-1}).
-- `train(frames=300_000, n_envs=32, n_step=10, lr=5e-4, ...) -> (model, History)`: A2C with
+- `Settings(frames=300_000, n_envs=32, n_step=10, lr=5e-4, ...)`: every training setting with
+  its default, written once (as `course.mnist1d.Args`); checked when built; `settings.replace(
+  frames=...)` gives a changed copy, `settings.as_dict()` the plain dict a checkpoint is keyed on.
+- `train(settings=None, *, device, callback, progress, **changes) -> (model, History)`: A2C with
   n-step bootstrapped returns, an entropy bonus, truncated BPTT over the n steps, memory reset
-  where a game restarts. History (`course.train.History`) logs per `eval_every` updates:
-  'frames', 'catch_rate' (of the sampling policy over that window), 'loss', 'entropy'.
+  where a game restarts, on `Settings` (default) with `changes` applied (`train(frames=1000)`).
+  History (`course.train.History`) logs per `eval_every` updates: 'frames', 'catch_rate' (of
+  the sampling policy over that window), 'loss', 'entropy'; `callback(history, model)` runs
+  after each log (live plots, checkpoints along the way).
 - `policy(model, greedy=True) -> fn(frames, done) -> actions`: a stateful player for
   `course.catch.catch_rate` (resets its memory where `done`).
 - `rollout(model, steps, ...) -> dict of arrays`: greedy play recording every frame, the
   memory before and after it, logits, values, actions, rewards, done and the ball / paddle
   positions (saliency needs the unperturbed memory; 12 needs the hidden states).
-- `load_or_train(path, **train_kwargs) -> (model, History)`: the checkpoint at `path` (a bare
-  file name goes under build/checkpoints/, git-ignored) if it was trained with the same
+- `load_or_train(path, settings=None, **changes) -> (model, History)`: the checkpoint at `path`
+  (a bare file name goes under build/checkpoints/, git-ignored) if it was trained with the same
   settings, loaded with `torch.load(weights_only=True)`; else train, save, return.
-- `AGENT_CHECKPOINT`, `AGENT_SETTINGS`: the Catch agent of 11's FULL run; 12 gets the same
-  agent (loaded or, when absent, trained) with `load_or_train(AGENT_CHECKPOINT, **AGENT_SETTINGS)`.
+- `AGENT_CHECKPOINT`, `AGENT_SETTINGS`: the Catch agent of 11's FULL run (`AGENT_SETTINGS` is
+  `Settings().as_dict()`); 12 gets the same agent (loaded or, when absent, trained) with
+  `load_or_train(AGENT_CHECKPOINT, **AGENT_SETTINGS)`.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -48,36 +56,100 @@ from . import catch, validate
 from .train import History
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "build" / "checkpoints"
-FEATURES = 32 * 5 * 5       # the trunk's output for an 80x80 frame (as in baby-a3c)
+
+
+def features(size: int = catch.SIZE) -> int:
+    """The trunk's output width for (size, size) frames: 32 * 5 * 5 = 800 for 80x80 (as in baby-a3c)."""
+    side = (validate.integer("size", size, lo=4) - 4) // 4 + 1      # conv 4x4 stride 4
+    for _ in range(2):                                             # two convs 3x3 stride 2 pad 1
+        side = (side - 1) // 2 + 1
+    return 32 * side * side
+
+
+FEATURES = features()       # 800
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A2C's training settings; the defaults train 11's FULL Catch agent (the one 12 loads).
+
+    The one place the defaults are written: `train`, `load_or_train` and `AGENT_SETTINGS` take
+    them from here. Every field is checked when the object is built (`Settings(lr=0)` raises).
+    """
+
+    frames: int = 300_000           # total environment frames (n_envs * n_step per update, rounded up)
+    n_envs: int = 32                # games played at once
+    n_step: int = 10                # steps per update (truncated BPTT length)
+    lr: float = 5e-4                # Adam learning rate
+    gamma: float = 0.99             # discount
+    entropy_coef: float = 0.01      # weight of the entropy bonus
+    value_coef: float = 0.5         # weight of the critic's loss
+    max_grad_norm: float = 40.0     # gradient-norm clip (baby-a3c's 40)
+    hints: str | None = None        # None, 'expert' or 'random' (`course.catch.Catch`)
+    drift: int = 0                  # the ball's largest horizontal speed
+    seed: int = 0                   # network initialisation, games and action sampling
+    hidden: int = 128               # GRU width
+    eval_every: int = 50            # log the history every this many updates
+
+    def __post_init__(self):
+        validate.positive_int("frames", self.frames)
+        validate.positive_int("n_envs", self.n_envs)
+        validate.positive_int("n_step", self.n_step)
+        validate.positive("lr", self.lr)
+        validate.number("gamma", self.gamma, 0, 1)
+        validate.number("entropy_coef", self.entropy_coef, lo=0)
+        validate.number("value_coef", self.value_coef, lo=0)
+        validate.positive("max_grad_norm", self.max_grad_norm)
+        validate.one_of("hints", self.hints, (None, "expert", "random"))
+        validate.integer("drift", self.drift, 0, 4)
+        validate.integer("seed", self.seed, 0)
+        validate.positive_int("hidden", self.hidden)
+        validate.positive_int("eval_every", self.eval_every)
+
+    def replace(self, **changes) -> "Settings":
+        """A copy with `changes` applied; an unknown name raises a ValueError that lists the known ones."""
+        names = [f.name for f in dataclasses.fields(self)]
+        unknown = sorted(set(changes) - set(names))
+        if unknown:
+            raise ValueError(f"unknown settings {unknown}; A2C's settings are {names}")
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        """The settings as a plain dict (what a checkpoint is matched on; JSON-serialisable)."""
+        return dataclasses.asdict(self)
+
+
 AGENT_CHECKPOINT = "catch_agent.pt"
-AGENT_SETTINGS = {"frames": 300_000, "n_envs": 32, "n_step": 10, "lr": 5e-4, "seed": 0}
+AGENT_SETTINGS = Settings().as_dict()
 
 
 class ActorCritic(nn.Module):
-    """CNN + GRU actor-critic for (n, 1, 80, 80) frames (see the module docstring).
+    """CNN + GRU actor-critic for (n, 1, size, size) frames (see the module docstring).
 
     The first layer is coarse (4x4, stride 4, like DQN's 8x8 stride 4 on 84x84): with
     baby-a3c's four 3x3 stride-2 layers the agent stayed at chance on Catch for 6 minutes
     of CPU training (spec 11, section 5), with this one it learns in a few. Two 3x3
     stride-2 layers follow, so the GRU reads baby-a3c's 800 features (with 3200 the GRU's
-    input weights took half of the training time).
+    input weights took half of the training time). `size` is the frame side (80 for Catch
+    and the paper's preprocessed Atari frames).
     """
 
-    def __init__(self, n_actions: int = 3, hidden: int = 128):
+    def __init__(self, n_actions: int = 3, hidden: int = 128, size: int = catch.SIZE):
         super().__init__()
         self.n_actions = validate.positive_int("n_actions", n_actions)
         self.hidden = validate.positive_int("hidden", hidden)
+        self.size = validate.integer("size", size, lo=4)
         self.conv1 = nn.Conv2d(1, 16, 4, stride=4)                 # 80 -> 20
         self.conv2 = nn.Conv2d(16, 32, 3, stride=2, padding=1)     # 20 -> 10
         self.conv3 = nn.Conv2d(32, 32, 3, stride=2, padding=1)     # 10 -> 5
-        self.gru = nn.GRUCell(FEATURES, hidden)
+        self.gru = nn.GRUCell(features(self.size), hidden)
         self.actor = nn.Linear(hidden, n_actions)
         self.critic = nn.Linear(hidden, 1)
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
-        """Frames (n, 1, 80, 80) -> features (n, 800)."""
-        if frames.ndim != 4 or tuple(frames.shape[1:]) != (1, catch.SIZE, catch.SIZE):
-            raise ValueError(f"frames must have shape (n, 1, 80, 80), got {tuple(frames.shape)}")
+        """Frames (n, 1, size, size) -> features (n, features(size)), 800 for 80x80."""
+        if frames.ndim != 4 or tuple(frames.shape[1:]) != (1, self.size, self.size):
+            raise ValueError(f"frames must have shape (n, 1, {self.size}, {self.size}), got {tuple(frames.shape)}")
         x = F.elu(self.conv1(frames))
         x = F.elu(self.conv2(x))
         x = F.elu(self.conv3(x))
@@ -106,31 +178,19 @@ def _device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
-def _settings(frames, n_envs, n_step, lr, gamma, entropy_coef, value_coef, max_grad_norm,
-              hints, drift, seed, hidden, eval_every) -> dict:
-    """The training settings, checked; also the key a checkpoint is matched on."""
-    return {
-        "frames": validate.positive_int("frames", frames),
-        "n_envs": validate.positive_int("n_envs", n_envs),
-        "n_step": validate.positive_int("n_step", n_step),
-        "lr": validate.positive("lr", lr),
-        "gamma": validate.number("gamma", gamma, 0, 1),
-        "entropy_coef": validate.number("entropy_coef", entropy_coef, lo=0),
-        "value_coef": validate.number("value_coef", value_coef, lo=0),
-        "max_grad_norm": validate.positive("max_grad_norm", max_grad_norm),
-        "hints": validate.one_of("hints", hints, (None, "expert", "random")),
-        "drift": validate.integer("drift", drift, 0, 4),
-        "seed": validate.integer("seed", seed, 0),
-        "hidden": validate.positive_int("hidden", hidden),
-        "eval_every": validate.positive_int("eval_every", eval_every),
-    }
+def _settings(settings: Settings | None, changes: dict) -> Settings:
+    if settings is None:
+        settings = Settings()
+    elif isinstance(settings, dict):
+        settings = Settings().replace(**settings)
+    elif not isinstance(settings, Settings):
+        raise ValueError(f"settings must be an a2c.Settings (or a dict of its fields), got {type(settings).__name__}")
+    return settings.replace(**changes) if changes else settings
 
 
-def train(frames: int = 300_000, n_envs: int = 32, n_step: int = 10, lr: float = 5e-4,
-          gamma: float = 0.99, entropy_coef: float = 0.01, value_coef: float = 0.5,
-          max_grad_norm: float = 40.0, hints: str | None = None, drift: int = 0, seed: int = 0,
-          hidden: int = 128, eval_every: int = 50, device: torch.device | str = "cpu",
-          callback: Callable[[History], None] | None = None, progress: bool = True):
+def train(settings: Settings | None = None, *, device: torch.device | str = "cpu",
+          callback: Callable[[History, nn.Module], None] | None = None, progress: bool = True,
+          **changes):
     """Synchronous A2C on `n_envs` Catch games (the paper trains A3C; same losses).
 
     Per update: play `n_step` steps in every game with the sampling policy, then
@@ -139,31 +199,29 @@ def train(frames: int = 300_000, n_envs: int = 32, n_step: int = 10, lr: float =
     A = R - V (not differentiated), gradients clipped to `max_grad_norm`, Adam.
 
     Args:
-        frames: total environment frames (n_envs * n_step per update; rounded up to updates).
-        n_envs, n_step, lr, gamma, entropy_coef, value_coef, max_grad_norm: as above.
-        hints, drift: the games' variant (`course.catch.Catch`).
-        seed: seeds the network's initialisation, the games and the action sampling.
-        hidden: GRU width.
-        eval_every: log the history every this many updates (and after the last one).
+        settings: a `Settings` (default: `Settings()`, 11's FULL Catch agent) or a dict of its fields.
         device: where the network runs (the games are NumPy).
-        callback: `callback(history)` after each log (live plots).
+        callback: `callback(history, model)` after each log (live plots, snapshots of the weights).
+        progress: show a progress bar.
+        changes: settings to change, e.g. `train(frames=50_000, hints="expert")`.
     Returns:
         (model in eval mode, History with 'frames', 'catch_rate', 'loss', 'entropy').
     """
-    cfg = _settings(frames, n_envs, n_step, lr, gamma, entropy_coef, value_coef, max_grad_norm,
-                    hints, drift, seed, hidden, eval_every)
+    cfg = _settings(settings, changes)
     if callback is not None and not callable(callback):
-        raise ValueError(f"callback must be callable as callback(history), got {callback!r}")
+        raise ValueError(f"callback must be callable as callback(history, model), got {callback!r}")
+    frames, n_envs, n_step, lr, gamma = cfg.frames, cfg.n_envs, cfg.n_step, cfg.lr, cfg.gamma
+    seed, hidden, eval_every = cfg.seed, cfg.hidden, cfg.eval_every
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = ActorCritic(hidden=hidden).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    env = catch.Catch(n_envs=n_envs, seed=seed, hints=hints, drift=drift)
+    env = catch.Catch(n_envs=n_envs, seed=seed, hints=cfg.hints, drift=cfg.drift)
     obs = torch.as_tensor(env.reset(), device=device)
     hx = model.initial_state(n_envs)
     restart = torch.ones(n_envs, device=device)            # 1 where a game has just started
     history, start = History(), time.perf_counter()
-    n_updates = -(-cfg["frames"] // (n_envs * n_step))
+    n_updates = -(-frames // (n_envs * n_step))
     caught = finished = 0
     losses, entropies = [], []
     bar = tqdm(range(1, n_updates + 1), desc="A2C", disable=not progress, leave=False, mininterval=0.5)
@@ -195,11 +253,11 @@ def train(frames: int = 300_000, n_envs: int = 32, n_step: int = 10, lr: float =
         returns = torch.stack(returns[::-1])
         values, logps, ents = torch.stack(values), torch.stack(logps), torch.stack(ents)
         adv = returns - values
-        loss = -(logps * adv.detach()).mean() + value_coef * 0.5 * adv.pow(2).mean() \
-            - entropy_coef * ents.mean()
+        loss = -(logps * adv.detach()).mean() + cfg.value_coef * 0.5 * adv.pow(2).mean() \
+            - cfg.entropy_coef * ents.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
         opt.step()
         losses.append(float(loss.detach()))
         entropies.append(float(ents.mean().detach()))
@@ -211,7 +269,7 @@ def train(frames: int = 300_000, n_envs: int = 32, n_step: int = 10, lr: float =
             caught = finished = 0
             losses, entropies = [], []
             if callback is not None:
-                callback(history)
+                callback(history, model)
     history.seconds = time.perf_counter() - start
     return model.eval(), history
 
@@ -290,44 +348,39 @@ def _resolve(path) -> Path:
     return CHECKPOINT_DIR / path if path.parent == Path(".") else path
 
 
-def load_or_train(path, verbose: bool = True, **train_kwargs):
-    """The agent trained with `train(**train_kwargs)`, from its checkpoint when one matches.
+def load_or_train(path, settings: Settings | None = None, *, verbose: bool = True,
+                  device: torch.device | str = "cpu", callback=None, progress: bool = True, **changes):
+    """The agent trained with `train(settings, **changes)`, from its checkpoint when one matches.
 
     Args:
         path: checkpoint file; a bare name ('catch_agent.pt') goes under build/checkpoints/.
+        settings, changes: as for `train` (the checkpoint is matched on all of them).
         verbose: print whether it was loaded or trained.
-        train_kwargs: `train`'s settings (device, callback and progress are not part of the key).
+        device, callback, progress: as for `train` (not part of the key; callback runs only when training).
     Returns:
         (model in eval mode, History of its training, restored from the file when loaded).
     A checkpoint whose settings differ is retrained and overwritten; files are read with
     `torch.load(weights_only=True)` (tensors and plain containers only).
     """
     path = _resolve(path)
-    run_only = {k: train_kwargs.pop(k) for k in ("device", "callback", "progress") if k in train_kwargs}
-    defaults = dict(frames=300_000, n_envs=32, n_step=10, lr=5e-4, gamma=0.99, entropy_coef=0.01,
-                    value_coef=0.5, max_grad_norm=40.0, hints=None, drift=0, seed=0, hidden=128,
-                    eval_every=50)
-    unknown = set(train_kwargs) - set(defaults)
-    if unknown:
-        raise ValueError(f"load_or_train got unknown settings {sorted(unknown)}; train takes {sorted(defaults)}")
-    cfg = _settings(**{**defaults, **train_kwargs})
-    device = run_only.get("device", "cpu")
+    cfg = _settings(settings, changes)
+    key = cfg.as_dict()
     if path.exists():
         ckpt = torch.load(path, map_location=device, weights_only=True)
-        if ckpt.get("config") == cfg:
-            model = ActorCritic(hidden=cfg["hidden"]).to(device)
+        if ckpt.get("config") == key:
+            model = ActorCritic(hidden=cfg.hidden).to(device)
             model.load_state_dict(ckpt["state_dict"])
             history = History(steps=list(ckpt["history"]["steps"]),
                               metrics={k: list(v) for k, v in ckpt["history"]["metrics"].items()},
                               seconds=float(ckpt["history"]["seconds"]))
             if verbose:
-                print(f"loaded {path.name} (trained for {cfg['frames']:,} frames in {history.seconds:.0f} s)")
+                print(f"loaded {path.name} (trained for {cfg.frames:,} frames in {history.seconds:.0f} s)")
             return model.eval(), history
-    model, history = train(**cfg, **run_only)
+    model, history = train(cfg, device=device, callback=callback, progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": cfg, "state_dict": model.state_dict(),
+    torch.save({"config": key, "state_dict": model.state_dict(),
                 "history": {"steps": history.steps, "metrics": history.metrics, "seconds": history.seconds}},
                path)
     if verbose:
-        print(f"trained {path.name}: {cfg['frames']:,} frames in {history.seconds:.0f} s, saved to {path}")
+        print(f"trained {path.name}: {cfg.frames:,} frames in {history.seconds:.0f} s, saved to {path}")
     return model, history

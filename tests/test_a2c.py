@@ -108,8 +108,47 @@ def test_bad_input_is_rejected_with_a_sentence(call, match):
         call()
 
 
-def test_the_shared_agent_settings_are_train_settings():
-    import inspect
-    params = inspect.signature(a2c.train).parameters
-    assert set(a2c.AGENT_SETTINGS) <= set(params)
+def test_the_shared_agent_settings_are_the_settings_defaults():
+    assert a2c.AGENT_SETTINGS == a2c.Settings().as_dict()
+    assert a2c.AGENT_SETTINGS["frames"] == 300_000 and a2c.AGENT_SETTINGS["hints"] is None
     assert a2c.AGENT_CHECKPOINT.endswith(".pt") and "/" not in a2c.AGENT_CHECKPOINT
+
+
+def test_defaults_are_written_once():
+    """train and load_or_train take no setting of their own: every default comes from Settings."""
+    import inspect
+    fields = set(a2c.Settings().as_dict())
+    for fn in (a2c.train, a2c.load_or_train):
+        assert not fields & set(inspect.signature(fn).parameters), fn.__name__
+
+
+def test_settings_replace_checks_and_names_unknown_fields():
+    s = a2c.Settings().replace(frames=1000, hints="expert")
+    assert s.frames == 1000 and s.hints == "expert" and a2c.Settings().frames == 300_000
+    with pytest.raises(ValueError, match=r"unknown settings \['frame'\]"):
+        a2c.Settings().replace(frame=3)
+    with pytest.raises(ValueError, match="lr must be a number > 0"):
+        a2c.Settings(lr=0)
+
+
+def test_train_takes_a_settings_object_a_dict_or_changes_alike():
+    a, _ = a2c.train(a2c.Settings(frames=40, n_envs=8, n_step=5), progress=False)
+    b, _ = a2c.train({"frames": 40, "n_envs": 8, "n_step": 5}, progress=False)
+    c, _ = a2c.train(frames=40, n_envs=8, n_step=5, progress=False)
+    assert torch.equal(a.actor.weight, b.actor.weight) and torch.equal(a.actor.weight, c.actor.weight)
+
+
+def test_callback_sees_the_history_and_the_model():
+    seen = []
+    a2c.train(frames=80, n_envs=8, n_step=5, eval_every=1, progress=False,
+              callback=lambda h, m: seen.append((h.steps[-1], float(m.actor.weight.sum()))))
+    assert [s for s, _ in seen] == [40, 80] and seen[0][1] != seen[1][1]
+
+
+def test_the_network_takes_other_frame_sizes():
+    assert a2c.features(80) == a2c.FEATURES == 800 and a2c.features(84) == 32 * 6 * 6
+    net = a2c.ActorCritic(n_actions=6, size=84)
+    logits, value, hx = net(torch.zeros(2, 1, 84, 84), net.initial_state(2))
+    assert logits.shape == (2, 6) and value.shape == (2,)
+    with pytest.raises(ValueError, match=r"\(n, 1, 84, 84\)"):
+        net.encode(torch.zeros(2, 1, 80, 80))
