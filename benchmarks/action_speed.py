@@ -31,7 +31,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.nbimport import definitions  # noqa: E402  (the notebook's own cells)
+from tools.nbimport import definitions  # noqa: E402  (the notebook's own cells)
 
 
 def load_original(directory):

@@ -7,6 +7,8 @@ import nbformat
 import pytest
 from papermill.translators import PythonTranslator
 
+from tools.nbimport import is_parameters_cell, stray_statements
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 PAPER_NOTEBOOKS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
@@ -108,3 +110,17 @@ def test_the_notebooks_own_code_has_its_test_file(path):
     """Code defined in a notebook is tested where it lives (tests/nbimport.py), one file each."""
     assert (ROOT / "tests" / f"test_notebook_{path.stem}.py").exists(), \
         f"{path.name}: add tests/test_notebook_{path.stem}.py (its exercises' checks must fail on wrong answers)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_cell_that_defines_holds_definitions_only(path):
+    """Tests import a notebook's code by running its definition cells (tools/nbimport.py): a
+    cell that defines a function or class may hold only imports, def, class, docstrings and
+    constant assignments, or the function cannot be tested where it lives."""
+    stray = [f"{path.name} cell {i} (0-based): {statement}"
+             for i, cell in enumerate(load(path)["cells"])
+             if cell["cell_type"] == "code" and not is_parameters_cell(cell)
+             for statement in stray_statements(source(cell))]
+    assert not stray, ("a cell that defines a function or class holds definitions only (imports, def, "
+                       "class, docstrings, constants): move these statements to a cell of their own\n  "
+                       + "\n  ".join(stray))
