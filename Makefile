@@ -106,7 +106,7 @@ reproduce: setup
 	@# JOBS notebooks at a time (default 2: one thread each on a 2-core machine), longest first.
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python tools/run_notebook.py --jobs $(JOBS) \
 	  $(if $(filter 1 true yes on,$(FAST)),--fast,--full) $(NOTEBOOKS); status=$$?; \
-	$(if $(filter 1 true yes on,$(FAST)),,$(BIN)/python -m course.results RESULTS.md;) exit $$status
+	$(if $(filter 1 true yes on,$(FAST)),,$(BIN)/python -m course.report RESULTS.md;) exit $$status
 
 # The course as a website in build/site/ (Sphinx + MyST-NB, site/conf.py): the executed notebooks
 # (FULL from build/ after `make reproduce`, else a FAST run made now), README, LECTURES, RESULTS.
@@ -116,7 +116,7 @@ site: setup $(SITE_STAMP)
 	@echo "Open build/site/index.html in a browser."
 
 report: setup
-	$(BIN)/python -m course.results RESULTS.md
+	$(BIN)/python -m course.report RESULTS.md
 
 lint: setup
 	$(BIN)/nbstripout --verify $(wildcard notebooks/*.ipynb)

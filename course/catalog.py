@@ -1,14 +1,13 @@
-"""The thirteen papers of the course, in teaching order, and their status.
+"""The thirteen papers of the course, in teaching order: data only.
 
-One list that 00_start_here, the README check and the results report all read, so a new
-notebook is announced in one place.
+One list that 00_start_here, the README and lecture checks, the site and the results report
+(`course.report`, which adds each paper's status from its cards) all read, so a new notebook
+is announced in one place. It imports nothing of the course.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-from . import results
 
 
 @dataclass(frozen=True)
@@ -45,39 +44,15 @@ PAPERS = [
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
 
+def has_notebook(p: Paper, notebook_dir: Path | None = None) -> bool:
+    """Whether notebooks/ (or `notebook_dir`) holds the paper's notebook yet."""
+    folder = NOTEBOOK_DIR if notebook_dir is None else Path(notebook_dir)
+    return (folder / f"{p.notebook}.ipynb").exists()
+
+
 def paper(notebook: str) -> Paper:
     """The catalog entry of a notebook name such as '01_mnist1d'."""
     for p in PAPERS:
         if p.notebook == notebook:
             return p
     raise ValueError(f"no paper for notebook {notebook!r}; known: {[p.notebook for p in PAPERS]}")
-
-
-def status(p: Paper, notebook_dir: Path | None = None, results_directory: Path | None = None) -> str:
-    """'coming' without a notebook; else how many FULL claims reproduce (checks not counted)."""
-    folder = NOTEBOOK_DIR if notebook_dir is None else Path(notebook_dir)
-    if not (folder / f"{p.notebook}.ipynb").exists():
-        return "coming"
-    full = results.load_cards(results_directory, notebook=p.notebook, mode="FULL")
-    if not full:
-        return "ready (no FULL run recorded)"
-    from .report import tally  # local: report imports results, as catalog does
-    t = tally(full)
-    text = f"{t['reproduces']}/{t['claims']} claims reproduce"
-    if t["partly"]:
-        text += f", {t['partly']} partly"
-    if t["untested"]:
-        text += f", {t['untested']} untested"
-    return text
-
-
-def table(link_prefix: str = "", notebook_dir: Path | None = None, results_directory: Path | None = None) -> str:
-    """Markdown table of the papers with links to the notebooks that exist."""
-    rows = ["| # | paper | unit | arXiv | status |", "|---|---|---|---|---|"]
-    folder = NOTEBOOK_DIR if notebook_dir is None else Path(notebook_dir)
-    for p in PAPERS:
-        exists = (folder / f"{p.notebook}.ipynb").exists()
-        name = f"[{p.title}]({link_prefix}{p.notebook}.ipynb)" if exists else p.title
-        rows.append(f"| {p.number:02d} | {name} ({p.authors}, {p.year}) | {p.unit} | "
-                    f"[{p.arxiv}](https://arxiv.org/abs/{p.arxiv}) | {status(p, folder, results_directory)} |")
-    return "\n".join(rows)

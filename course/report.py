@@ -1,38 +1,20 @@
-"""The course-wide ledger (RESULTS.md) and the card tables a notebook shows.
+"""The course-wide ledger (RESULTS.md) and the papers' table with each paper's status.
 
 Claims and checks are kept apart: only a paper's claims count in the summary lines
 (reproduces / partly / not yet / untested); checks of ours are listed in their own table.
-Written by `make report` (`python -m course.results`).
+The layers: `catalog` is the papers (data), `results` the cards, this module the rendering
+and the entry point: `make report` runs `python -m course.report RESULTS.md [--fast]`.
 """
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from pathlib import Path
 
-from .results import Card, fmt, load_cards
+from . import catalog
+from .results import Card, cards_table, fmt, load_cards
 
 CLAIM_STATUSES = ("reproduces", "partly", "not yet", "untested")
-
-
-def cards_table(cards: list[Card]) -> str:
-    """Markdown tables: the claims, then the checks (each only when present)."""
-    claims = [c for c in cards if c.kind == "claim"]
-    checks = [c for c in cards if c.kind == "check"]
-    parts = []
-    if claims:
-        rows = ["| claim | metric | paper | ours | target | status | mode | s |",
-                "|---|---|---|---|---|---|---|---|"]
-        for c in claims:
-            rows.append(f"| {c.claim} | {c.metric} | {c.paper_value} | {c.value_text()} | "
-                        f"{c.target_text()} | **{c.status}** | {c.mode} | {c.seconds:.0f} |")
-        parts.append("\n".join(rows))
-    if checks:
-        rows = ["| check | metric | ours | target | status | mode | s |", "|---|---|---|---|---|---|---|"]
-        for c in checks:
-            rows.append(f"| {c.claim} | {c.metric} | {c.value_text()} | {c.target_text()} | "
-                        f"{c.status} | {c.mode} | {c.seconds:.0f} |")
-        parts.append("\n".join(rows))
-    return "\n\n".join(parts) if parts else "(no cards)"
 
 
 def tally(cards: list[Card]) -> dict:
@@ -60,7 +42,7 @@ def render_report(directory: str | Path | None = None, include_fast: bool = Fals
     for c in full:
         by_nb.setdefault(c.notebook, []).append(c)
     lines = ["# Reproduction results", "",
-             "Written by `make report` (`python -m course.results`) from the FULL cards in `results/`.",
+             "Written by `make report` (`python -m course.report`) from the FULL cards in `results/`.",
              "A **claim** is a statement of the paper; a **check** is ours (an implementation check, a",
              "property true by construction, a timing) and is never counted as evidence. A claim",
              "*reproduces* within its target band, is *partly* reproduced within a stated weaker band",
@@ -93,4 +75,46 @@ def write_report(path: str | Path = "RESULTS.md", directory: str | Path | None =
     return path
 
 
-__all__ = ["cards_table", "render_report", "summary_line", "tally", "write_report", "fmt"]
+def status(p: catalog.Paper, notebook_dir: Path | None = None, results_directory: Path | None = None) -> str:
+    """'coming' without a notebook; else how many FULL claims reproduce (checks not counted)."""
+    if not catalog.has_notebook(p, notebook_dir):
+        return "coming"
+    full = load_cards(results_directory, notebook=p.notebook, mode="FULL")
+    if not full:
+        return "ready (no FULL run recorded)"
+    t = tally(full)
+    text = f"{t['reproduces']}/{t['claims']} claims reproduce"
+    if t["partly"]:
+        text += f", {t['partly']} partly"
+    if t["untested"]:
+        text += f", {t['untested']} untested"
+    return text
+
+
+def papers_table(link_prefix: str = "", notebook_dir: Path | None = None,
+                 results_directory: Path | None = None) -> str:
+    """Markdown table of the papers with links to the notebooks that exist, and their status."""
+    rows = ["| # | paper | unit | arXiv | status |", "|---|---|---|---|---|"]
+    for p in catalog.PAPERS:
+        name = f"[{p.title}]({link_prefix}{p.notebook}.ipynb)" if catalog.has_notebook(p, notebook_dir) else p.title
+        rows.append(f"| {p.number:02d} | {name} ({p.authors}, {p.year}) | {p.unit} | "
+                    f"[{p.arxiv}](https://arxiv.org/abs/{p.arxiv}) | {status(p, notebook_dir, results_directory)} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m course.report [OUT.md] [--fast]`: write RESULTS.md (default: the repository's)."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = [a for a in argv if a != "--fast"]
+    out = write_report(args[0] if args else Path(__file__).resolve().parent.parent / "RESULTS.md",
+                       include_fast="--fast" in argv)
+    print(f"wrote {out}")
+    return 0
+
+
+__all__ = ["cards_table", "main", "papers_table", "render_report", "status", "summary_line", "tally",
+           "write_report", "fmt"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

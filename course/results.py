@@ -11,8 +11,9 @@ the notebook states, never given by the caller, so a notebook cannot declare suc
 - check: `passes` or `fails`.
 
 FAST cards prove the pipeline runs; FULL cards are the evidence. Taught in 00_start_here.
-Each notebook makes one `Recorder` (citation from `course.catalog`); `course.report`
-renders the course-wide RESULTS.md (`python -m course.results`).
+Each notebook makes one `Recorder` (citation from `course.catalog`) and shows its cards with
+`Recorder.show` (`cards_table`); `course.report` renders the course-wide RESULTS.md
+(`python -m course.report RESULTS.md`).
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ import re
 import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from . import catalog
 
 #: How a measured value is compared with a band's target.
 COMPARISONS = {
@@ -288,7 +291,6 @@ class Recorder:
     """
 
     def __init__(self, notebook: str, rt, directory: str | Path | None = None, clear: bool = True):
-        from . import catalog  # local: catalog reads results for its status column
         self.notebook, self.rt = notebook, rt
         if notebook.startswith("00_"):
             self.paper = "course tour"
@@ -357,9 +359,29 @@ def load_cards(directory: str | Path | None = None, notebook: str | None = None,
     return sorted(cards, key=lambda c: (c.notebook, c.mode, c.kind, c.created))
 
 
+def cards_table(cards: list[Card]) -> str:
+    """Markdown tables: the claims, then the checks (each only when present)."""
+    claims = [c for c in cards if c.kind == "claim"]
+    checks = [c for c in cards if c.kind == "check"]
+    parts = []
+    if claims:
+        rows = ["| claim | metric | paper | ours | target | status | mode | s |",
+                "|---|---|---|---|---|---|---|---|"]
+        for c in claims:
+            rows.append(f"| {c.claim} | {c.metric} | {c.paper_value} | {c.value_text()} | "
+                        f"{c.target_text()} | **{c.status}** | {c.mode} | {c.seconds:.0f} |")
+        parts.append("\n".join(rows))
+    if checks:
+        rows = ["| check | metric | ours | target | status | mode | s |", "|---|---|---|---|---|---|---|"]
+        for c in checks:
+            rows.append(f"| {c.claim} | {c.metric} | {c.value_text()} | {c.target_text()} | "
+                        f"{c.status} | {c.mode} | {c.seconds:.0f} |")
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts) if parts else "(no cards)"
+
+
 def show(cards: list[Card]) -> None:
     """Render cards as tables in the notebook (plain text outside Jupyter)."""
-    from .report import cards_table
     table = cards_table(cards)
     try:
         from IPython.display import Markdown, display
@@ -368,11 +390,5 @@ def show(cards: list[Card]) -> None:
         print(table)
 
 
-if __name__ == "__main__":  # python -m course.results [OUT.md] [--fast]
-    import sys
-
-    from .report import write_report
-    args = [a for a in sys.argv[1:] if a != "--fast"]
-    out = write_report(args[0] if args else Path(__file__).resolve().parent.parent / "RESULTS.md",
-                       include_fast="--fast" in sys.argv)
-    print(f"wrote {out}")
+if __name__ == "__main__":
+    raise SystemExit("RESULTS.md is written by course.report: python -m course.report RESULTS.md [--fast]")

@@ -1,6 +1,6 @@
 from types import SimpleNamespace
 
-from course import report, results
+from course import catalog, report, results
 
 RT = SimpleNamespace(mode="FULL", device="cpu", seed=0)
 BASE = dict(notebook="01_mnist1d", paper="Greydanus & Kobak 2020 (arXiv 2011.14439)",
@@ -36,3 +36,26 @@ def test_tally_and_cards_table_keep_checks_apart(tmp_path):
     table = report.cards_table(rec.cards)
     assert table.index("| claim |") < table.index("| check |")
     assert report.cards_table([]) == "(no cards)"
+
+
+def test_status_reads_notebooks_and_full_cards(tmp_path):
+    nbs, res = tmp_path / "nb", tmp_path / "res"
+    nbs.mkdir()
+    p = catalog.paper("01_mnist1d")
+    assert report.status(p, nbs, res) == "coming"
+    (nbs / "01_mnist1d.ipynb").write_text("{}")
+    assert report.status(p, nbs, res).startswith("ready")
+    common = dict(notebook="01_mnist1d", paper="x", claim="c", mode="FULL", directory=res)
+    results.record(metric="a", value=1, target=1, **common)
+    results.record(metric="b", value=0, target=1, **common)
+    assert report.status(p, nbs, res) == "1/2 claims reproduce"
+    table = report.papers_table(notebook_dir=nbs, results_directory=res)
+    assert "[Scaling Down Deep Learning with MNIST-1D](01_mnist1d.ipynb)" in table
+    assert table.count("coming") == 12
+
+
+def test_the_entry_point_writes_the_report(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
+    assert report.main([str(tmp_path / "R.md")]) == 0
+    assert "wrote" in capsys.readouterr().out and (tmp_path / "R.md").read_text().startswith("# Reproduction results")
+    assert "python -m course.report" in (tmp_path / "R.md").read_text()
