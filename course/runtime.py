@@ -137,9 +137,60 @@ def setup(seed: int = 0, fast: bool | None = None, device: str | None = None,
     rt = Runtime(seed=int(seed), device=get_device(device), fast=fast,
                  threads=n_threads, torch_version=torch.__version__)
     plots.use_style()
+    explain_unsolved_exercises()
     if not quiet:
         print(rt.summary())
     return rt
+
+
+def unsolved_message(value, tb, is_notebook_code=None) -> str | None:
+    """The plain sentence for a NotImplementedError `value` (without a message) whose innermost
+    frame is a notebook's exercise stub, or None when it was raised elsewhere (a library's own
+    NotImplementedError) or with a message (a notebook's own "not supported").
+
+    `is_notebook_code(filename)` says whether a frame's file is a notebook cell (default:
+    IPython's names for cells)."""
+    if tb is None or str(value):       # nbgrader's stub raises NotImplementedError() without a message
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    is_cell = is_notebook_code or (lambda name: name.startswith("<ipython-input") or "ipykernel_" in name)
+    if not is_cell(code.co_filename):
+        return None
+    name = getattr(code, "co_qualname", code.co_name)
+    if name == "<module>":
+        return ("This cell is an exercise that is not written yet: the cells below use what it defines; "
+                "write it, then run its check.")
+    return (f"`{name}` is not written yet (an exercise above): the cells below use your function; "
+            "write it, then run its check.")
+
+
+def _unsolved_handler(shell, etype, value, tb, tb_offset=None):
+    """IPython custom exception handler: the usual traceback, then the plain sentence. The cell
+    still fails (an error output, status error), so nbgrader scores the check zero."""
+    names = getattr(getattr(shell, "compile", None), "_filename_map", {})
+    message = unsolved_message(value, tb, lambda f: f in names or f.startswith("<ipython-input") or "ipykernel_" in f)
+    stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    if message:
+        stb = [*stb, "", message]
+    shell._showtraceback(etype, value, stb)
+    return stb
+
+
+def explain_unsolved_exercises() -> bool:
+    """Under IPython (Jupyter), make a NotImplementedError from an exercise stub say plainly
+    which function is not written yet (`unsolved_message`); returns whether it was installed.
+    A student's Run All still stops there: the cells after it need that function."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    shell.set_custom_exc((NotImplementedError,), _unsolved_handler)
+    return True
 
 
 class Stopwatch:

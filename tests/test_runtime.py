@@ -89,3 +89,69 @@ def test_stopwatch_and_show_source(capsys):
     assert shown.startswith("def choose_threads(") and "SMALL_CPU_CORES" in shown
     with pytest.raises(ValueError, match="show_source"):
         course.show_source(42)
+
+
+# ---- a student's Run All meets an unsolved exercise (issue 18, part 3) ----------------------
+
+@pytest.fixture
+def shell():
+    from IPython.core.interactiveshell import InteractiveShell
+    sh = InteractiveShell.instance()
+    yield sh
+    sh.set_custom_exc((), None)
+    InteractiveShell.clear_instance()
+
+
+def test_setup_outside_ipython_installs_no_handler():
+    assert runtime.explain_unsolved_exercises() is False
+
+
+def test_an_unsolved_exercise_names_its_function_and_still_fails(shell, capsys):
+    shell.run_cell("import course\nrt = course.setup(seed=0, quiet=True)")
+    assert shell.custom_exceptions == (NotImplementedError,)
+    shell.run_cell("def advect(field, velocity):\n    # YOUR CODE HERE\n    raise NotImplementedError()")
+    result = shell.run_cell("advect(1, 2)")
+    assert not result.success and isinstance(result.error_in_exec, NotImplementedError)  # nbgrader scores 0
+    out = capsys.readouterr().out
+    assert "NotImplementedError" in out and "Traceback" in out                          # the usual traceback
+    assert ("`advect` is not written yet (an exercise above): the cells below use your function; "
+            "write it, then run its check.") in out
+    # a method: its qualified name
+    shell.run_cell("class Energy:\n    def kinetic(self, m, v):\n        raise NotImplementedError()")
+    assert not shell.run_cell("Energy().kinetic(1, 2)").success
+    assert "`Energy.kinetic` is not written yet" in capsys.readouterr().out
+    # a whole cell that nbgrader stubbed
+    assert not shell.run_cell("# YOUR CODE HERE\nraise NotImplementedError()").success
+    assert "This cell is an exercise that is not written yet" in capsys.readouterr().out
+
+
+def test_other_not_implemented_errors_keep_the_usual_traceback(shell, capsys, tmp_path, monkeypatch):
+    runtime.explain_unsolved_exercises()
+    # raised with a message (a notebook's own "not supported")
+    shell.run_cell("def f():\n    raise NotImplementedError('only 2-D grids')")
+    assert not shell.run_cell("f()").success
+    # raised inside a library (a file, not a notebook cell), even without a message
+    (tmp_path / "somelib.py").write_text("def g():\n    raise NotImplementedError()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert not shell.run_cell("import somelib\nsomelib.g()").success
+    out = capsys.readouterr().out
+    assert "only 2-D grids" in out and "somelib.py" in out and "not written yet" not in out
+    assert runtime.unsolved_message(NotImplementedError(), None) is None
+
+
+def test_unsolved_message_reads_the_innermost_frame():
+    def stub():
+        raise NotImplementedError()
+
+    def caller():
+        stub()
+
+    try:
+        caller()
+    except NotImplementedError as err:
+        tb, value = err.__traceback__, err
+    here = lambda name: name == __file__  # noqa: E731
+    msg = runtime.unsolved_message(value, tb, here)
+    assert msg.startswith("`test_unsolved_message_reads_the_innermost_frame.<locals>.stub` is not written yet")
+    assert runtime.unsolved_message(value, tb, lambda name: False) is None          # not notebook code
+    assert runtime.unsolved_message(NotImplementedError("x"), tb, here) is None     # raised with a message
