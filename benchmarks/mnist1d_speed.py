@@ -1,27 +1,32 @@
-"""How fast does course.mnist1d make the dataset? Side by side with the `mnist1d` package.
+"""How fast does course.mnist1d make the dataset? 01_mnist1d against the official generator.
 
 The course's generator draws the random numbers first, in the original per-example order,
-then transforms all 5,000 examples as arrays (01_mnist1d); the official generator
-(PyPI `mnist1d`, its `make_dataset`, never `get_dataset`, which downloads) transforms one
-example at a time with SciPy's interp1d. Both make the same arrays (tests/test_mnist1d.py
-checks that); this script only times them. Calls alternate so that both see the same
-load (the course's machines are shared), and the median of each is printed with the ratio.
-Without the package, only course.mnist1d is timed.
+then transforms all examples as arrays; the official one (its `make_dataset`, never
+`get_dataset`, which downloads) transforms one example at a time with SciPy's interp1d. Both
+must make the same arrays, bit for bit. The original is the `mnist1d` package (a dev
+dependency of the course, Apache-2.0), or a checkout of github.com/greydanus/mnist1d given
+with `--original`.
 
-Usage:
-    OMP_NUM_THREADS=1 python benchmarks/mnist1d_speed.py [--repeats N] [--num-samples N]
+    OMP_NUM_THREADS=1 python benchmarks/mnist1d_speed.py --save
+    python benchmarks/mnist1d_speed.py --smoke       # 100 examples, one repeat (make test)
 """
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
+import sys
+from pathlib import Path
 
-from course import mnist1d, validate
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import race  # noqa: E402
+
+from course import mnist1d  # noqa: E402
 
 
-def official_generator(num_samples):
-    """The package's make_dataset with default arguments, or None when it is not installed."""
+def official(directory, num_samples):
+    """The official make_dataset with default arguments, or None when it is not importable."""
+    if directory is not None:
+        race.add_original_to_path(directory)
     try:
         from mnist1d import data
     except ImportError:
@@ -31,38 +36,21 @@ def official_generator(num_samples):
     return lambda: data.make_dataset(args)
 
 
-def median_seconds(fns, repeats):
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, bucket in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            bucket.append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
+def same(ours, theirs):
+    for key in ("x", "y", "x_test", "y_test"):
+        if not np.array_equal(np.asarray(ours[key]), np.asarray(theirs[key])):
+            raise AssertionError(f"{key} differs between course.mnist1d and the official generator")
+    return "x, y, x_test, y_test equal bit for bit"
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--num-samples", type=int, default=5000)
-    args = parser.parse_args(argv)
-    validate.positive_int("--repeats", args.repeats)
-    validate.integer("--num-samples", args.num_samples, lo=10)
-
-    ours = lambda: mnist1d.make_dataset(num_samples=args.num_samples)  # noqa: E731
-    theirs = official_generator(args.num_samples)
-    fns = [ours] if theirs is None else [ours, theirs]
-    for fn in fns:
-        fn()  # warm-up: imports, caches
-    seconds = median_seconds(fns, args.repeats)
-    print(f"MNIST-1D, {args.num_samples} examples, median of {args.repeats} alternating runs")
-    print(f"  course.mnist1d        {seconds[0]:8.3f} s")
-    if theirs is None:
-        print("  mnist1d (package)     not installed: pip install mnist1d")
-        return seconds
-    print(f"  mnist1d (package)     {seconds[1]:8.3f} s")
-    print(f"  ratio package/course  {seconds[1] / seconds[0]:8.1f}x")
-    return seconds
+    args = race.arguments(__doc__.split("\n\n")[0], argv, default_repeats=5)
+    num_samples = 100 if args.smoke else 5000
+    theirs = official(args.original, num_samples)
+    record = race.race("01_mnist1d_generator", f"01 MNIST-1D generator, {num_samples:,} examples",
+                       lambda: mnist1d.make_dataset(num_samples=num_samples), theirs, same,
+                       repeats=args.repeats, threads=args.threads, unit="s")
+    return race.report(record, save=args.save)
 
 
 if __name__ == "__main__":

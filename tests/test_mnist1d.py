@@ -244,21 +244,3 @@ def test_bad_step_inputs_raise():
     draws = M.draw_random_numbers(args, np.random.RandomState(0))
     with pytest.raises(ValueError, match="one row of draws per example"):
         M.transform(M.make_templates()["x"][:5], draws, args)
-
-
-# ---------------------------------------------------------------- the speed benchmark runs (it is not a test of speed)
-
-def test_speed_benchmark_prints_both_generators_side_by_side(capsys):
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "mnist1d_speed.py"
-    spec = importlib.util.spec_from_file_location("mnist1d_speed", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    seconds = bench.main(["--repeats", "1", "--num-samples", "100"])
-    out = capsys.readouterr().out
-    assert "course.mnist1d" in out and all(s > 0 for s in seconds)
-    if bench.official_generator(100) is not None:
-        assert len(seconds) == 2 and "ratio package/course" in out
-    with pytest.raises(ValueError, match="--repeats"):
-        bench.main(["--repeats", "0"])
