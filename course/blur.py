@@ -54,8 +54,7 @@ def gaussian_blur(x: torch.Tensor, sigma: float, truncate: float = 4.0) -> torch
     Returns:
         (rows, cols) tensor, differentiable with respect to x.
     """
-    if not torch.is_tensor(x) or x.ndim != 2:
-        raise ValueError(f"x must be a 2-D torch tensor (rows, cols), got {getattr(x, 'shape', type(x))}")
+    validate.tensor_2d("x", x, "(rows, cols)")
     if validate.number("sigma", sigma, lo=0) == 0:
         return x
     rows = blur_matrix(x.shape[0], sigma, truncate, device=x.device, dtype=x.dtype)

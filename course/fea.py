@@ -5,12 +5,16 @@ SIMP, and compliance with its adjoint gradient.
 the MBB beam); this module is the fast shared version 08_neural_reparam runs (and 07 uses for
 its large problems). Everything a student differentiates is a torch function in float64; the
 linear algebra underneath is SciPy's sparse LU, with the assembly's index arrays computed once
-per problem. Problems (supports, loads, grids) live in `course.fea_problems`; density filters
-in `course.fea_filters`; the OC and MMA drivers in `course.fea_optimizers`.
+per problem. Problems (supports, loads, grids) live in `course.fea_problems`; the OC and MMA
+drivers in `course.fea_optimizers`. Density filters: the cone (hat) filter of the 88-line code
+and Hoyer et al. 2019 (08_neural_reparam) is `cone_filter` here; the Gaussian blur of the
+180-line tutorial (07_topopt_180) is the course-wide `course.blur.gaussian_blur`. Both are
+linear, so their gradient is their transpose; autograd handles it.
 """
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import scipy.sparse
@@ -21,7 +25,7 @@ from . import validate
 from .fea_problems import Problem
 
 __all__ = ["KE", "element_stiffness", "element_dofs", "stiffness_matrix", "simp", "displacements",
-           "compliance", "element_energies"]
+           "compliance", "element_energies", "cone_filter"]
 
 
 def element_stiffness(E: float = 1.0, nu: float = 0.3) -> np.ndarray:
@@ -125,7 +129,7 @@ def _check_density(x, problem: Problem, name="x_phys") -> None:
 
 def _check_penalty(penal, e_min):
     validate.number("penal", penal, lo=1)
-    validate.number("e_min", e_min, lo=0, hi=1, lo_open=True, hi_open=True)
+    validate.fraction("e_min", e_min)
 
 
 def _solve(young_flat: np.ndarray, problem: Problem):
@@ -252,3 +256,23 @@ def compliance(x_phys, problem: Problem, penal: float = 3.0, e_min: float = 1e-9
     _check_density(x_phys, problem)
     _check_penalty(penal, e_min)
     return _Compliance.apply(x_phys.double(), problem, float(penal), float(e_min))
+
+
+def cone_filter(x, radius: float):
+    """Cone (hat) density filter of the 88-line code and Hoyer et al. 2019 (used in 08):
+    x~_e = sum_i w_ei x_i / sum_i w_ei with w_ei = max(0, radius - dist(e, i)).
+
+    Args:
+        x: (nely, nelx) tensor.
+        radius: filter radius in elements, > 0 (radius <= 1 leaves x unchanged).
+    Returns:
+        (nely, nelx) tensor (differentiable; a convolution normalised at the borders).
+    """
+    validate.tensor_2d("x", x, "(nely, nelx)")
+    validate.positive("radius", radius)
+    reach = math.ceil(radius) - 1
+    offsets = torch.arange(-reach, reach + 1, dtype=x.dtype, device=x.device)
+    dist = torch.sqrt(offsets[:, None] ** 2 + offsets[None, :] ** 2)
+    kernel = (radius - dist).clamp(min=0)[None, None]
+    blur = lambda t: torch.nn.functional.conv2d(t[None, None], kernel, padding=reach)[0, 0]
+    return blur(x) / blur(torch.ones_like(x))

@@ -21,10 +21,6 @@ from . import validate
 __all__ = ["oc_update", "DesignHistory", "optimize_mma", "optimize_oc"]
 
 
-def _check_volfrac(volfrac):
-    validate.number("volfrac", volfrac, lo=0, hi=1, lo_open=True, hi_open=True)
-
-
 def _check_oc_step(move, eta):
     validate.number("move", move, lo=0, hi=1, lo_open=True)
     validate.number("eta", eta, lo=0, hi=1, lo_open=True)
@@ -50,7 +46,7 @@ def oc_update(x: np.ndarray, dc: np.ndarray, dv: np.ndarray, volume, volfrac: fl
     Returns:
         the new (nely, nelx) design, with volume(x_new) <= volfrac.
     """
-    _check_volfrac(volfrac)
+    validate.fraction("volfrac", volfrac)
     _check_oc_step(move, eta)
     x, dc, dv = (np.asarray(a, dtype=np.float64) for a in (x, dc, dv))
     if dc.shape != x.shape or dv.shape != x.shape:
@@ -94,12 +90,10 @@ class DesignHistory:
 
 
 def _check_optimizer_args(objective, volume, volfrac, x0, steps, steps_name, callback):
-    for name, fn in (("objective", objective), ("volume", volume)):
-        if not callable(fn):
-            raise ValueError(f"{name} must be a callable taking a torch tensor, got {type(fn).__name__}")
-    if callback is not None and not callable(callback):
-        raise ValueError(f"callback must be None or callable(history), got {type(callback).__name__}")
-    _check_volfrac(volfrac)
+    validate.function("objective", objective, "objective(x) of a torch tensor x")
+    validate.function("volume", volume, "volume(x) of a torch tensor x")
+    validate.callback(callback)
+    validate.fraction("volfrac", volfrac)
     validate.positive_int(steps_name, steps)
     if torch.is_tensor(x0):
         x0 = x0.detach().cpu().numpy()

@@ -31,10 +31,6 @@ def _check_grid(nelx, nely):
     validate.positive_int("nely", nely)
 
 
-def _check_volfrac(volfrac):
-    validate.number("volfrac", volfrac, lo=0, hi=1, lo_open=True, hi_open=True)
-
-
 @dataclass(eq=False)
 class Problem:
     """A topology-optimization problem: grid, material budget, supports and loads.
@@ -66,7 +62,7 @@ class Problem:
 
     def __post_init__(self):
         _check_grid(self.nelx, self.nely)
-        _check_volfrac(self.volfrac)
+        validate.fraction("volfrac", self.volfrac)
         n_dofs = self.n_dofs
         self.fixed_dofs = np.unique(np.asarray(self.fixed_dofs, dtype=np.int64))
         self.forces = np.asarray(self.forces, dtype=np.float64).ravel()
@@ -109,7 +105,7 @@ def from_grids(name, normals, forces, volfrac, mask=None) -> Problem:
 
 def _empty_grids(nelx, nely, volfrac):
     _check_grid(nelx, nely)
-    _check_volfrac(volfrac)
+    validate.fraction("volfrac", volfrac)
     return np.zeros((nelx + 1, nely + 1, 2)), np.zeros((nelx + 1, nely + 1, 2))
 
 

@@ -24,8 +24,7 @@ def _call(fn: Callable, task: dict):
 
 
 def _check(fn, tasks, workers, address) -> list[dict]:
-    if not callable(fn):
-        raise ValueError(f"fn must be callable, got {fn!r}")
+    validate.function("fn", fn)
     tasks = list(tasks)
     for k, task in enumerate(tasks):
         if not isinstance(task, dict):

@@ -101,8 +101,7 @@ def fit(model: torch.nn.Module, x: Tensorish, y: Tensorish, x_test: Tensorish, y
     validate.number("weight_decay", weight_decay, lo=0)
     validate.one_of("optimizer", optimizer, ("adam", "sgd"))
     validate.boolean("shuffle", shuffle)
-    if callback is not None and not callable(callback):
-        raise ValueError(f"callback must be callable as callback(history), got {callback!r}")
+    validate.callback(callback)
     x, x_test = as_tensor(x, device), as_tensor(x_test, device)
     y, y_test = as_tensor(y, device), as_tensor(y_test, device)
     if len(x) != len(y) or len(x_test) != len(y_test):

@@ -7,6 +7,7 @@ argument, the allowed range and what was given, so a student's typo becomes a se
 from __future__ import annotations
 
 import math
+import sys
 from numbers import Integral, Real
 
 import numpy as np
@@ -53,6 +54,11 @@ def positive(name: str, value) -> float:
     return number(name, value, lo=0, lo_open=True)
 
 
+def fraction(name: str, value) -> float:
+    """A number strictly between 0 and 1 (a volume fraction, a share)."""
+    return number(name, value, lo=0, hi=1, lo_open=True, hi_open=True)
+
+
 def one_of(name: str, value, options):
     """One of a fixed set of options."""
     options = list(options)
@@ -66,6 +72,27 @@ def boolean(name: str, value) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def function(name: str, value, signature: str = "", optional: bool = False):
+    """A callable (or None when `optional`); `signature` says how it will be called."""
+    if callable(value) or (optional and value is None):
+        return value
+    how = f" as {signature}" if signature else ""
+    raise ValueError(f"{name} must be {'None or ' if optional else ''}callable{how}, got {value!r}")
+
+
+def callback(value, signature: str = "callback(history)"):
+    """A training loop's or optimiser's callback: None or a callable taking the history."""
+    return function("callback", value, signature, optional=True)
+
+
+def tensor_2d(name: str, x, axes: str = "(rows, cols)"):
+    """A 2-D torch tensor (a field, a design); `axes` names its dimensions in the message."""
+    torch = sys.modules.get("torch")   # a tensor means torch is loaded; validate does not load it
+    if torch is None or not torch.is_tensor(x) or x.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D torch tensor {axes}, got {getattr(x, 'shape', type(x))}")
+    return x
 
 
 def shape(name: str, array, expected: tuple) -> tuple:

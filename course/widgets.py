@@ -15,6 +15,8 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 from IPython.display import clear_output, display
 
+from . import validate
+
 _LAYOUT = {"description_width": "initial"}
 
 
@@ -86,8 +88,7 @@ class Panel:
 
     def __init__(self, fn: Callable, controls: dict[str, W.Widget], title: str = "",
                  live: bool = False, button: str = "Run", defaults=None):
-        if not callable(fn):
-            raise ValueError(f"fn must be callable, got {fn!r}")
+        validate.function("fn", fn)
         if not controls:
             raise ValueError("controls must name at least one widget")
         for name, w in controls.items():

@@ -14,6 +14,11 @@ def test_accepts_and_normalises_good_values():
     assert v.boolean("flag", np.bool_(True)) is True
     assert v.shape("x", torch.zeros(3, 2), (None, 2)) == (3, 2)
     v.finite("x", np.ones(3))
+    assert v.fraction("volfrac", 0.4) == 0.4
+    assert v.function("fn", len) is len and v.function("fn", None, optional=True) is None
+    assert v.callback(None) is None and v.callback(print) is print
+    t = torch.zeros(2, 3)
+    assert v.tensor_2d("x", t) is t
 
 
 @pytest.mark.parametrize("call,match", [
@@ -30,6 +35,14 @@ def test_accepts_and_normalises_good_values():
     (lambda: v.shape("frames", np.zeros((2, 80)), (None, 80, 80)), r"frames must have shape \(any, 80, 80\), got \(2, 80\)"),
     (lambda: v.shape("x", [1, 2], (2,)), "x must have shape"),
     (lambda: v.finite("u", torch.tensor([1.0, float("inf")])), "1 non-finite"),
+    (lambda: v.fraction("volfrac", 1.0), r"volfrac must be a number in \(0, 1\), got 1.0"),
+    (lambda: v.fraction("volfrac", 0), r"volfrac must be a number in \(0, 1\)"),
+    (lambda: v.function("fn", 42), "fn must be callable, got 42"),
+    (lambda: v.function("objective", None, "objective(x)"), r"objective must be callable as objective\(x\), got None"),
+    (lambda: v.callback("plot"), r"callback must be None or callable as callback\(history\), got 'plot'"),
+    (lambda: v.callback(3, "callback(history, model)"), r"as callback\(history, model\)"),
+    (lambda: v.tensor_2d("x", np.ones((3, 3)), "(nely, nelx)"), r"x must be a 2-D torch tensor \(nely, nelx\), got \(3, 3\)"),
+    (lambda: v.tensor_2d("x", torch.ones(3)), r"x must be a 2-D torch tensor \(rows, cols\), got torch.Size\(\[3\]\)"),
 ])
 def test_rejects_bad_values_with_a_sentence(call, match):
     with pytest.raises(ValueError, match=match):
