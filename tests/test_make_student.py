@@ -6,7 +6,11 @@ notebooks' exercises) and on every course notebook's copy:
 - each exercise raises NotImplementedError when the student runs it (the check cell after it
   stops there), in a real kernel for the fixture;
 - the check cells, and every cell that is not an exercise, are unchanged;
-- nbgrader refuses malformed exercises with the notebook's name; the run takes seconds.
+- nbgrader refuses malformed exercises with the notebook's name; the run takes seconds;
+- Markdown cells tagged `solution` (collapsed answers) are dropped, an untagged `<details>`
+  answer stops the run naming notebook and cell, and no student copy holds a leftover
+  (`### BEGIN SOLUTION`, a cell tagged `solution`, a `<details>` answer); the lecturer's
+  notebooks keep them; `--tag-solutions` moves answers into tagged cells of their own.
 """
 from __future__ import annotations
 
@@ -78,8 +82,18 @@ def solution_lines(source: str) -> list[str]:
     return [ln for ln in inside if ln not in outside]
 
 
+def kept_cells(nb):
+    """The lecturer's cells that the student copy keeps (all but the Markdown cells tagged solution)."""
+    out = nbformat.from_dict(nb)
+    out.cells = [c for c in nb.cells if not (c.cell_type == "markdown" and ms.tagged_solution(c))]
+    return out
+
+
 def assert_student_copy(original, student, name: str) -> list[tuple[int, int]]:
-    """Structural checks of a student copy; returns the (exercise, check) cell index pairs."""
+    """Structural checks of a student copy; returns the (exercise, check) cell index pairs
+    (indices in the student copy)."""
+    assert ms.leftovers(student) == [], f"{name}: the student copy holds {ms.leftovers(student)}"
+    original = kept_cells(original)
     assert len(student.cells) == len(original.cells), f"{name}: cells added or lost"
     pairs = []
     for i, (o, s) in enumerate(zip(original.cells, student.cells)):
@@ -259,28 +273,116 @@ def test_a_notebook_without_exercises_is_copied_with_outputs_cleared(tmp_path):
     assert [c.source for c in student.cells] == ["# Plain", "1 + 1"] and student.cells[1].outputs == []
 
 
+# ---- collapsed answers: tagged cells dropped, untagged ones stop the run --------------------
+
+ANSWER = "<details><summary>Solution</summary>\n\nReturn `2 * x`.\n</details>"
+
+
+def with_answers(tagged: bool):
+    nb = synthetic_notebook()
+    meta = {"tags": ["solution"]} if tagged else {}
+    nb.cells += [new_markdown_cell("## Exercises\n\n**1 · Double it.** Why 2?"),
+                 new_markdown_cell(ANSWER, metadata=meta),
+                 new_markdown_cell("**Predict first:** what is 3 doubled?"),
+                 new_markdown_cell("<details><summary>Answer</summary>6</details>", metadata=dict(meta)),
+                 new_markdown_cell("<details><summary>More about doubling</summary>a note, not an answer</details>"),
+                 new_markdown_cell("**Next:** [01](01_mnist1d.ipynb)")]
+    return nb
+
+
+def test_tagged_answers_are_dropped_and_the_lecturer_keeps_them(tmp_path):
+    src = tmp_path / "95_answers.ipynb"
+    nbformat.write(with_answers(tagged=True), src)
+    dest, _, _ = ms.student_copy(src, tmp_path / "out")
+    student, lecturer = nbformat.read(dest, as_version=4), nbformat.read(src, as_version=4)
+    assert ms.leftovers(student) == []
+    assert len(student.cells) == len(lecturer.cells) - 2
+    text = nbformat.writes(student)
+    assert "Return `2 * x`" not in text and "<summary>Answer" not in text
+    assert "**1 · Double it.** Why 2?" in text and "**Predict first:** what is 3 doubled?" in text
+    assert "a note, not an answer" in text                      # a <details> that is not an answer stays
+    assert sum(ms.tagged_solution(c) for c in lecturer.cells) == 2 and ANSWER in [c.source for c in lecturer.cells]
+
+
+def test_an_untagged_answer_stops_the_run_naming_notebook_and_cell(tmp_path, capsys):
+    src = tmp_path / "94_untagged.ipynb"
+    nbformat.write(with_answers(tagged=False), src)
+    with pytest.raises(RuntimeError, match=r"94_untagged.ipynb.*cell 9.*Solution.*cell 11.*Answer.*tag 'solution'"):
+        ms.student_copy(src, tmp_path / "out")
+    assert not (tmp_path / "out" / src.name).exists()
+    assert ms.main(["--out", str(tmp_path / "out"), str(src)]) == 1
+    assert "94_untagged" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("leftover,found", [
+    (new_code_cell(f"x = 1\n{BEGIN}\ny = 2\n{END}"), "a solution region"),
+    (new_markdown_cell("fine", metadata={"tags": ["solution"]}), "tagged 'solution'"),
+    (new_markdown_cell("<details>\n<summary>Solutions</summary>1. 42</details>"), "<details> answer"),
+])
+def test_leftovers_finds_each_kind(leftover, found):
+    nb = new_notebook(cells=[new_markdown_cell("# ok"), leftover])
+    assert [found in item for item in ms.leftovers(nb)] == [True]
+
+
+def test_tag_solutions_moves_each_answer_into_a_tagged_cell_of_its_own(tmp_path):
+    nb = synthetic_notebook()
+    nb.cells += [new_markdown_cell("## Exercises\n\n1. First?\n2. Second?\n\n<details><summary>Solutions</summary>"
+                                   "\n\n1. Yes.\n2. No.\n</details>\n\n**3 · Third.** Why?\n\n" + ANSWER),
+                 new_markdown_cell("**Predict first:** more?\n\n<details><summary>Answer</summary>Less.</details>\n\n"
+                                   "Then the text goes on.")]
+    src = tmp_path / "93_tag.ipynb"
+    nbformat.write(nb, src)
+    assert ms.tag_solutions(src) == 3
+    tagged = nbformat.read(src, as_version=4)
+    md = [(c.source, ms.tagged_solution(c)) for c in tagged.cells if c.cell_type == "markdown"][1:]
+    assert md == [("## Exercises\n\n1. First?\n2. Second?", False),
+                  ("<details><summary>Solutions</summary>\n\n1. Yes.\n2. No.\n</details>", True),
+                  ("**3 · Third.** Why?", False), (ANSWER, True),
+                  ("**Predict first:** more?", False), ("<details><summary>Answer</summary>Less.</details>", True),
+                  ("Then the text goes on.", False)]
+    assert len({c.get("id") for c in tagged.cells}) == len(tagged.cells)     # cell ids stay unique
+    assert ms.untagged_answers(tagged) == []
+    before = src.read_text()
+    assert ms.tag_solutions(src) == 0 and src.read_text() == before          # a second run changes nothing
+    ms.student_copy(src, tmp_path / "out")                                   # and the student build accepts it
+
+
 # ---- the course notebooks ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def course_copies(tmp_path_factory):
     out = tmp_path_factory.mktemp("student-course")
     t0 = time.perf_counter()
-    assert ms.main(["--out", str(out), *map(str, NOTEBOOKS)]) == 0
-    return out, time.perf_counter() - t0
+    status = ms.main(["--out", str(out), *map(str, NOTEBOOKS)])
+    return out, time.perf_counter() - t0, status
 
 
 def test_make_student_copies_every_notebook_in_seconds(course_copies):
-    out, seconds = course_copies
-    assert sorted(p.name for p in out.glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
+    out, seconds, status = course_copies
+    missing = sorted({p.name for p in NOTEBOOKS} - {p.name for p in out.glob("*.ipynb")})
+    assert status == 0 and not missing, (
+        f"make student wrote no copy of {missing}: an untagged <details> answer (its message names the cell); "
+        "fix: python tools/make_student.py --tag-solutions notebooks/NN_name.ipynb")
     assert seconds < 60, f"make student took {seconds:.0f} s"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_no_answer_would_reach_the_students(path):
+    """Every collapsed answer of the lecturer's notebook is in a Markdown cell tagged solution."""
+    nb = nbformat.read(path, as_version=4)
+    left = ms.untagged_answers(nb)
+    assert not left, (f"{path.stem}: <details> answers outside a cell tagged 'solution': {left}; "
+                      f"fix: python tools/make_student.py --tag-solutions notebooks/{path.name}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_course_student_copy(course_copies, path, monkeypatch):
-    out, _ = course_copies
+    out, _, _ = course_copies
     original = nbformat.read(path, as_version=4)
+    assert (out / path.name).exists(), f"{path.stem}: no student copy (see make_student's message above)"
     student = nbformat.read(out / path.name, as_version=4)
     pairs = assert_student_copy(original, student, path.stem)
+    original = kept_cells(original)
     if not any(_meta(c).get("solution") for c in original.cells):
         pytest.skip(f"{path.stem} has no graded exercise yet")
     assert pairs, f"{path.stem}: no exercise is followed by its check cell"
