@@ -6,7 +6,7 @@ import pytest
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
 PLUMBING = {"runtime", "train", "plots", "widgets", "results", "report", "catalog", "validate",
-            "blur", "sweep", "weights"}
+            "blur", "sweep", "weights", "syllabus"}
 # Top-level modules ('fea') and modules of sub-packages ('physics.systems'); a sub-package
 # counts as one domain ('physics') for the import rules.
 MODULES = sorted(".".join(p.relative_to(COURSE).with_suffix("").parts)

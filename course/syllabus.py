@@ -1,0 +1,187 @@
+"""The lecture plan's facts, each written once: run times, core path, Bonus, exercises to assign.
+
+LECTURES.md and every notebook's header take their text from here: `tools/sync_syllabus.py`
+writes it between `<!-- syllabus:... -->` and `<!-- /syllabus -->` markers, and
+tests/test_lectures.py fails, naming the notebook, when either disagrees. After a
+`make reproduce`, `python tools/sync_syllabus.py --from-stats` rewrites the TIMES block below
+from build/run_stats.json (tools/run_notebook.py's measurements), then LECTURES and headers.
+
+Taught nowhere (plumbing); the lecture plan is LECTURES.md, the tour 00_start_here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: the machine every time below refers to (course budget: FAST < 90 s, FULL < 10 min)
+MACHINE = "a 2-core CPU"
+
+
+@dataclass(frozen=True)
+class Times:
+    """FAST seconds and FULL minutes of one notebook, and where the numbers come from."""
+
+    fast_s: float
+    full_min: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """An end-of-notebook exercise the lecture plan assigns: `words` occur in its text."""
+
+    number: int
+    title: str
+    words: str
+
+
+@dataclass(frozen=True)
+class Lecture:
+    """One notebook's session: its core path, what is Bonus, study time, exercises to assign."""
+
+    notebook: str
+    core: str
+    bonus: str
+    study: str
+    assign: tuple[Exercise, ...] = ()
+
+
+# <times> (tools/sync_syllabus.py --from-stats rewrites these lines from build/run_stats.json)
+TIMES = {
+    "00_start_here": Times(10, 0.2, "FAST: README memory table (tools/run_notebook.py --fast, load ~10); FULL: header"),
+    "01_mnist1d": Times(60, 2.6, "FAST: header; FULL: papermill 2:33 wall, 137 s CPU, quiet machine (7590140)"),
+    "02_hamiltonian_nn": Times(35, 7.0, "FAST: header (CPU); FULL: papermill 6:58 wall, 393 s CPU, quiet (6edcd8a)"),
+    "03_lagrangian_nn": Times(55, 6.3, "FAST: header (CPU); FULL: papermill 6:20 wall, 360 s CPU (e042484)"),
+    "04_dissipative_hnn": Times(40, 5.2, "FAST: README (run_notebook.py, 38 s at load ~10); FULL: 312 s at load ~7 (096855c)"),
+    "05_action": Times(20, 0.9, "FAST: header; FULL: papermill 42-53 s wall, 17 s CPU (415a16b)"),
+    "06_piecewise_node": Times(40, 6.1, "FAST: README (run_notebook.py, 36 s at load ~10); FULL: papermill 6:07 wall, shared (49670e6)"),
+    "07_topopt_180": Times(35, 6.1, "FAST: README (run_notebook.py, 36 s at load ~10); FULL: papermill 6.1 min, heavily shared (9d13846)"),
+    "08_neural_reparam": Times(35, 5.3, "FAST: README (run_notebook.py, 35 s at load ~10); FULL: papermill 5:15 wall, 276 s CPU (e042484)"),
+    "09_wings": Times(45, 7.5, "FAST: README (run_notebook.py, 42 s at load ~10); FULL: 452 s at load ~10 (8d016c6)"),
+    "10_enigma_rnn": Times(70, 5.2, "FAST: README (run_notebook.py, 67 s at load ~10); FULL: 312 s CPU, 17 min wall under load (a7d1556)"),
+    "11_atari_saliency": Times(40, 9.1, "FAST: header; FULL: papermill 9.1 min at load ~4, agent checkpoint present (8f55500)"),
+    "12_finite_state": Times(30, 4.5, "FAST: README (run_notebook.py, 30 s at load ~10); FULL: papermill 4:29 wall (ba50aba)"),
+    "13_cursive": Times(55, 5.2, "FAST: README (run_notebook.py, 54 s at load ~10); FULL: papermill 5:11 wall, 287 s CPU, quiet (0e34024)"),
+}
+# </times>
+
+_E = Exercise
+LECTURES = (
+    Lecture("00_start_here", core="sections 1-5 (about 20 minutes)", bonus="", study="20 minutes"),
+    Lecture("01_mnist1d", core="sections 1-6, 8 (the cards) and the Summary",
+            bonus="section 7 (the panels), the end-of-notebook exercises", study="4 hours",
+            assign=(_E(2, "the CNN's receptive field", "receptive field"),
+                    _E(1, "why translation breaks the MLP", "translation break"))),
+    Lecture("02_hamiltonian_nn", core="sections 1-9, 11 (the cards) and the Summary",
+            bonus="section 10 (Explore); Bonus A (reproduction forensics) and Bonus B (the pixel pendulum)",
+            study="5 hours",
+            assign=(_E(1, "conservation is structural", "Conservation is structural"),
+                    _E(3, "time reversal", "Time reversal"))),
+    Lecture("03_lagrangian_nn", core="sections 1-5 (without the Bonus part of 2), 8 (the cards) and the Summary",
+            bonus="vmap timing in section 2, section 6 (the relativistic particle), section 7 (Explore)",
+            study="5 hours",
+            assign=(_E(1, "the energy an LNN conserves", "energy an LNN conserves"),
+                    _E(3, "the HNN in the right coordinates", "HNN in the right coordinates"))),
+    Lecture("04_dissipative_hnn", core="sections 1-7, 9 (the cards) and the Summary",
+            bonus="section 8 (Explore); Bonus A (a real pendulum) and Bonus B (ocean currents)", study="5 hours",
+            assign=(_E(1, "why deterministic?", "Why deterministic"),
+                    _E(2, "friction on $p$", "Friction on $p$"))),
+    Lecture("05_action", core="sections 1-6 without 5.5-5.6, the cards and the Summary",
+            bonus="sections 5.5 (the Lennard-Jones gas) and 5.6 (the inner solar system, FULL only); Explore",
+            study="4 hours",
+            assign=(_E(2, "differentiate the discrete action by hand: which integrator is it?", "Which integrator"),
+                    _E(3, "the pendulum without the energy penalty", "energy penalty to 0"))),
+    Lecture("06_piecewise_node", core="sections 1-6, the cards and the Summary",
+            bonus="section 7 (explore tolerance and width) and Exercise 4 (the ODE-RNN baseline)", study="5 hours",
+            assign=(_E(1, "double and halve the tolerance", "Double and halve"),
+                    _E(3, "remove the clamp in the jump rollout", "Remove the clamp"))),
+    Lecture("07_topopt_180", core="sections 1-7, 10 (the cards) and the Summary",
+            bonus="sections 8 (more designs) and 9 (Explore)", study="5 hours",
+            assign=(_E(1, "why filter?", "Why filter"),
+                    _E(3, "an adjoint of your own", "adjoint of your own"))),
+    Lecture("08_neural_reparam", core="sections 1-8, 10 (the cards) and the Summary",
+            bonus="section 9 (Explore)", study="5 hours",
+            assign=(_E(1, "the implicit gradient by hand", "implicit gradient by hand"),
+                    _E(2, "which part of the network matters?", "which part of the network matters"))),
+    Lecture("09_wings", core="sections 0-4, 8 (the cards) and the Summary",
+            bonus="sections 5-7 (an exact projection, the failure modes, Explore)", study="5 hours",
+            assign=(_E(1, "lift and drag separately", "lift and drag separately"),
+                    _E(2, "angle of attack of a flat plate", "angle of attack of a flat plate"))),
+    Lecture("10_enigma_rnn", core="sections 1-7, 10 (the cards) and the Summary",
+            bonus="sections 8 (inside the Vigenère network) and 9 (Explore)", study="5 hours",
+            assign=(_E(1, "the key slot", "the key slot"),
+                    _E(2, "the paper's loss", "the paper's loss"))),
+    Lecture("11_atari_saliency", core="sections 1-6, the cards and the Summary",
+            bonus="Jacobian and perturbation, frame by frame", study="5 hours",
+            assign=(_E(1, "constant fill", "Constant fill"),
+                    _E(2, "memory matters", "Memory matters"))),
+    Lecture("12_finite_state", core="sections 1-9, 13 (the cards) and the Summary",
+            bonus="sections 10 (the Catch agent as a machine), 11 (partial or completed machine?) and 12 (Explore)",
+            study="5 hours",
+            assign=(_E(1, "a binary activation", "binary"),
+                    _E(3, "why an extracted machine can be larger than the minimal one", "larger after minimisation"))),
+    Lecture("13_cursive", core="sections 1-7, 9 (the cards) and the Summary",
+            bonus="Explore; section 8 (the paper's run on a GPU)", study="5 hours",
+            assign=(_E(1, "angle first or distance first?", "angle first or distance first"),
+                    _E(3, "without the prompt's positions", "without the prompt's positions"))),
+)
+
+#: the sentence every header with graded exercises carries (issue 18, part 3)
+ON_YOUR_FUNCTION = ("After each graded exercise, the rest of the notebook runs on your function. "
+                    "A Run All stops at the first exercise not written yet and says which function to write.")
+
+
+def lecture(notebook: str) -> Lecture:
+    """The session of `notebook` ('05_action')."""
+    for lec in LECTURES:
+        if lec.notebook == notebook:
+            return lec
+    raise ValueError(f"notebook must be one of {[lec.notebook for lec in LECTURES]}, got {notebook!r}")
+
+
+def times(notebook: str) -> Times:
+    lecture(notebook)
+    return TIMES[notebook]
+
+
+def fmt_seconds(seconds: float) -> str:
+    """'about 40 s', 'about 2.5 min', 'about 7 min': the precision a lecturer plans with."""
+    if seconds < 90:
+        return f"about {max(5, 5 * round(seconds / 5))} s"
+    minutes = seconds / 60
+    if minutes < 3:
+        return f"about {round(minutes * 2) / 2:g} min"
+    return f"about {round(minutes)} min"
+
+
+def times_text(notebook: str) -> str:
+    """'FAST about 40 s, FULL about 6 min on a 2-core CPU'."""
+    t = times(notebook)
+    return f"FAST {fmt_seconds(t.fast_s)}, FULL {fmt_seconds(t.full_min * 60)} on {MACHINE}"
+
+
+def header_block(notebook: str, graded: bool) -> str:
+    """The text a notebook's header holds between its syllabus markers."""
+    lec = lecture(notebook)
+    text = f"**Core path:** {lec.core}."
+    if lec.bonus:
+        text += f" **Bonus:** {lec.bonus}."
+    text += f" **Run time** (tools/run_notebook.py): {times_text(notebook)}."
+    if graded:
+        text += " " + ON_YOUR_FUNCTION
+    return text
+
+
+def lectures_block(notebook: str) -> str:
+    """The lines of LECTURES.md's session of `notebook` that come from here (a Markdown list)."""
+    lec = lecture(notebook)
+    number = notebook[:2]
+    if not (lec.bonus or lec.assign):      # 00: the first minutes of session 1
+        return f"- **{number}:** core path {lec.core}; {times_text(notebook)} (tools/run_notebook.py)."
+    lines = [f"- **Core path:** {lec.core}."]
+    if lec.bonus:
+        lines.append(f"- **Bonus / self-study:** {lec.bonus}.")
+    if lec.assign:
+        named = " and ".join(f"Exercise {e.number} ({e.title})" for e in lec.assign)
+        lines.append(f"- **Assign:** the Your turn exercises of {number}; {named}.")
+    lines.append(f"- **Times:** {times_text(notebook)} (tools/run_notebook.py). Self-study about {lec.study}.")
+    return "\n".join(lines)
