@@ -1,5 +1,7 @@
-"""A minibatch training loop with a tqdm bar and a history of losses and metrics.
+"""Fitting a network: a minibatch training loop (`fit`) with a tqdm bar, and the `History` of
+losses and metrics that it (and the other training loops of the course) returns.
 
+Named for what it holds, not `train`: 03, 04, 06 and 13 define a `train()` of their own.
 Plumbing shared by every notebook that trains a network (01_mnist1d first, section 4). The loop is plain on
 purpose: Adam, fixed steps, evaluation every `eval_every` steps. The lesson of each
 notebook is the model and the loss; this is the treadmill they run on.

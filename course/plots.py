@@ -36,7 +36,7 @@ def learning_curves(histories: dict, metric: str = "acc", ax=None, percent: bool
     """Train (dashed) and test (solid) curves of `metric` for several runs.
 
     Args:
-        histories: {label: course.train.History}.
+        histories: {label: course.fitting.History}.
         metric: 'acc', 'loss' or another metric the histories hold as train_/test_<metric>.
         percent: show accuracies in percent.
     Returns:

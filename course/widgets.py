@@ -155,7 +155,7 @@ def panel(fn: Callable, controls: dict[str, W.Widget], title: str = "", live: bo
 
 
 def live_plot(draw: Callable[..., None], every: int = 1) -> Callable:
-    """A `callback(history)` for training loops and optimisers (`course.train.fit`, the
+    """A `callback(history)` for training loops and optimisers (`course.fitting.fit`, the
     topology optimisers) that redraws a figure in place as the run goes.
 
     `draw(history)` draws into the current figure. Meant for the function a panel runs:

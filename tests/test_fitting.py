@@ -1,9 +1,10 @@
+"""Tests of course.fitting: the minibatch loop `fit` and its `History`."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from course import train
+from course import fitting
 
 
 def blobs(n=400, seed=0):
@@ -18,8 +19,8 @@ def test_fit_learns_separable_data_and_records_history():
     xt, yt = blobs(seed=1)
     torch.manual_seed(0)
     model = torch.nn.Linear(2, 2)
-    h = train.fit(model, x, y, xt, yt, steps=200, lr=0.05, batch_size=50, eval_every=50,
-                  metrics={"acc": train.accuracy}, progress=False)
+    h = fitting.fit(model, x, y, xt, yt, steps=200, lr=0.05, batch_size=50, eval_every=50,
+                  metrics={"acc": fitting.accuracy}, progress=False)
     assert h.steps == [0, 50, 100, 150, 200]
     assert h["test_acc"][0] < 0.9 < h.last("test_acc")
     assert h["train_loss"][-1] < h["train_loss"][0]
@@ -30,7 +31,7 @@ def test_fit_learns_separable_data_and_records_history():
 def test_fit_evaluates_at_last_step_and_calls_back():
     x, y = blobs()
     seen = []
-    h = train.fit(torch.nn.Linear(2, 2), x, y, x, y, steps=30, eval_every=25, batch_size=40,
+    h = fitting.fit(torch.nn.Linear(2, 2), x, y, x, y, steps=30, eval_every=25, batch_size=40,
                   progress=False, callback=lambda hist: seen.append(hist.steps[-1]))
     assert h.steps == [0, 25, 30] and seen == [0, 25, 30]
 
@@ -39,7 +40,7 @@ def test_fit_regression_with_mse():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(256, 3)).astype(np.float32)
     y = x @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32)
-    h = train.fit(torch.nn.Linear(3, 1), x, y, x, y, steps=300, lr=0.05, batch_size=64,
+    h = fitting.fit(torch.nn.Linear(3, 1), x, y, x, y, steps=300, lr=0.05, batch_size=64,
                   eval_every=100, loss_fn=F.mse_loss, progress=False)
     assert h.last("test_loss") < 1e-3
 
@@ -50,17 +51,17 @@ def test_sequential_batches_are_deterministic_given_seed():
     for _ in range(2):
         torch.manual_seed(3)
         m = torch.nn.Linear(2, 2)
-        runs.append(train.fit(m, x, y, x, y, steps=20, eval_every=20, batch_size=40, progress=False,
+        runs.append(fitting.fit(m, x, y, x, y, steps=20, eval_every=20, batch_size=40, progress=False,
                               shuffle=True, seed=5).last("test_loss"))
     assert runs[0] == runs[1]
 
 
 def test_accuracy_and_history_errors():
-    assert train.accuracy(torch.tensor([[2.0, 1.0], [0.0, 1.0]]), torch.tensor([0, 0])) == 0.5
+    assert fitting.accuracy(torch.tensor([[2.0, 1.0], [0.0, 1.0]]), torch.tensor([0, 0])) == 0.5
     with pytest.raises(ValueError, match="logits"):
-        train.accuracy(torch.zeros(3), torch.zeros(3))
+        fitting.accuracy(torch.zeros(3), torch.zeros(3))
     with pytest.raises(KeyError, match="test_acc"):
-        train.History()["test_acc"]
+        fitting.History()["test_acc"]
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -74,10 +75,10 @@ def test_accuracy_and_history_errors():
 def test_fit_rejects_bad_arguments(kwargs, match):
     x, y = blobs()
     with pytest.raises(ValueError, match=match):
-        train.fit(torch.nn.Linear(2, 2), x, y, x, y, progress=False, **kwargs)
+        fitting.fit(torch.nn.Linear(2, 2), x, y, x, y, progress=False, **kwargs)
 
 
 def test_fit_rejects_mismatched_rows():
     x, y = blobs()
     with pytest.raises(ValueError, match="same number of rows"):
-        train.fit(torch.nn.Linear(2, 2), x, y[:-1], x, y, steps=1, progress=False)
+        fitting.fit(torch.nn.Linear(2, 2), x, y[:-1], x, y, steps=1, progress=False)

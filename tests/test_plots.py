@@ -6,7 +6,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from course import plots  # noqa: E402
-from course.train import History  # noqa: E402
+from course.fitting import History  # noqa: E402
 
 
 def history(values):
