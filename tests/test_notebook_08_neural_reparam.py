@@ -138,3 +138,68 @@ def test_preconditioned_step_descends(ns):
     assert pixel.shape == cnn.shape == (8, 24)
     assert (pixel * cnn).sum().item() > 0          # -JJ^T g is a descent direction: g . JJ^T g >= 0
     assert not torch.allclose(pixel / pixel.norm(), cnn / cnn.norm())
+
+
+# ---------------------------------------------------------------- the paper's method: L-BFGS over the CNN's weights (issue 19)
+def _params(ns, seed=0):
+    return list(ns["CNNDesign"](16, 48, resizes=ns["resizes_for"](16, 48), seed=seed).parameters())
+
+
+def _roundtrip_error(to_vector, to_params, params):
+    """Pack, scramble the parameters, unpack: how far the parameters are from where they started."""
+    before = [p.detach().clone() for p in params]
+    vector = to_vector(params)
+    with torch.no_grad():
+        for k, p in enumerate(params):
+            p.copy_(torch.randn(p.shape, generator=torch.Generator().manual_seed(k)))
+    to_params(vector, params)
+    return max((p.detach() - b).abs().max().item() for p, b in zip(params, before))
+
+
+def _reversed_unpacking(vector, params):
+    """A shuffled packing: fills the parameters from the vector in the reverse order."""
+    start = 0
+    with torch.no_grad():
+        for p in reversed(params):
+            p.copy_(torch.from_numpy(vector[start:start + p.numel()]).view_as(p))
+            start += p.numel()
+
+
+def _transposed_packing(params):
+    """A shuffled packing: each matrix ravelled column by column (Fortran order)."""
+    return np.concatenate([p.detach().cpu().double().numpy().ravel(order="F") for p in params])
+
+
+def test_packing_then_unpacking_gives_the_parameters_back(ns):
+    params = _params(ns)
+    vector = ns["params_to_vector"](params)
+    assert vector.dtype == np.float64 and vector.shape == (sum(p.numel() for p in params),)
+    assert _roundtrip_error(ns["params_to_vector"], ns["vector_to_params"], params) == 0.0
+    ns["vector_to_params"](vector, params)                  # unpacking then packing: the same vector
+    np.testing.assert_array_equal(ns["params_to_vector"](params), vector)
+
+
+@pytest.mark.parametrize("pack, unpack", [("params_to_vector", _reversed_unpacking), (_transposed_packing, "vector_to_params")],
+                         ids=["reversed-order", "column-major"])
+def test_a_shuffled_packing_is_caught(ns, pack, unpack):
+    pack = ns[pack] if isinstance(pack, str) else pack
+    unpack = ns[unpack] if isinstance(unpack, str) else unpack
+    assert _roundtrip_error(pack, unpack, _params(ns)) > 1e-3
+
+
+def test_lbfgs_design_lowers_the_compliance_of_a_small_beam(ns):
+    problem = fea_problems.mbb_beam(48, 16, 0.4)
+    for run in (ns["run_cnn"](problem, 15, seed=0), ns["run_pixels"](problem, 15)):
+        losses = run["losses"]
+        assert len(losses) == len(run["designs"]) == len(run["volumes"]) <= 15
+        assert losses.min() < 0.6 * losses[0]                # the design's compliance falls
+        np.testing.assert_allclose(run["volumes"], 0.4, atol=1e-9)   # the volume is exact all the way
+
+
+def test_a_shuffled_packing_breaks_the_descent(ns, monkeypatch):
+    """With the gradient packed in a different order than the weights, L-BFGS walks uphill or stalls."""
+    problem = fea_problems.mbb_beam(48, 16, 0.4)
+    good = ns["run_cnn"](problem, 15, seed=0)["losses"].min()
+    monkeypatch.setitem(ns, "vector_to_params", _reversed_unpacking)
+    bad = ns["run_cnn"](problem, 15, seed=0)["losses"].min()
+    assert bad > 1.2 * good
