@@ -12,14 +12,11 @@ import torch
 from tests.nbimport import definitions, run_check
 
 NB = "09_wings"
-# what the parameters and setup cells define (they are not pure definitions)
-EXTRA = dict(BLUR_SIGMA=1.0, JACOBI_SWEEPS=50, SIM_STEPS=20, WIND=1.0, LEARNING_RATE=1e3, SEED=0,
-             ROWS=50, COLS=75, dtype=torch.float64, device="cpu")
 
 
 @pytest.fixture(scope="module")
 def ns():
-    return definitions(NB, extra=EXTRA)
+    return definitions(NB)   # with the parameters and setup cells
 
 
 def smooth_flow(rows=30, cols=40, seed=3):
@@ -188,3 +185,52 @@ def test_gradient_of_the_objective_matches_finite_differences(ns):
     fd = ((plus - minus) / (2 * eps)).item()
     assert abs((g * direction).sum().item() - fd) < 1e-6 * abs(fd)
     assert g[region == 0].abs().max() == 0   # no material outside the design box, ever
+
+
+# ---------------------------------------------------------------- the optimiser (issue 19): the paper's update
+def _optimize_wing_variant(ns, old, new):
+    """The notebook's optimize_wing with one line of its source replaced (a broken update)."""
+    import json
+    from tests.nbimport import NOTEBOOKS
+    cells = json.loads((NOTEBOOKS / f"{NB}.ipynb").read_text())["cells"]
+    src = next("".join(c["source"]) for c in cells if "def optimize_wing(" in "".join(c["source"]))
+    assert src.count(old) == 1, f"the notebook's optimize_wing no longer contains {old!r}"
+    scope = dict(ns)
+    exec(compile(src.replace(old, new), "<optimize_wing variant>", "exec"), scope)
+    return scope["optimize_wing"]
+
+
+def _update_error(ns, optimize_wing, rows=20, cols=30, sim_steps=3, lr=1e3):
+    """Largest difference between optimize_wing's masks and eq. (8) computed by hand, over two steps."""
+    run = optimize_wing(rows, cols, ascent_steps=2, sim_steps=sim_steps, lr=lr, progress=False)
+    region = ns["design_region"](rows, cols)
+    params = ns["initial_params"](rows, cols)
+    error = 0.0
+    for step in range(2):
+        p = params.clone().requires_grad_(True)
+        ratio = ns["lift_drag_ratio"](ns["squash"](p) * region, sim_steps, ns["project_jacobi"])
+        (grad,) = torch.autograd.grad(ratio, p)
+        error = max(error, abs(run["ratio"][step] - ratio.item()),
+                    (run["masks"][step] - ns["squash"](params) * region).abs().max().item())
+        params = params + lr * grad                                   # eq. (8): P <- P + lr dJ/dP
+    error = max(error, (run["masks"][-1] - ns["squash"](params) * region).abs().max().item())
+    return error, run
+
+
+def test_optimize_wing_takes_the_papers_ascent_steps_and_raises_l_over_d(ns):
+    error, run = _update_error(ns, ns["optimize_wing"])
+    assert error < 1e-12
+    assert len(run["ratio"]) == 3 and len(run["masks"]) == 3
+    assert run["ratio"][0] < run["ratio"][1] < run["ratio"][2]       # ascent: L/D goes up
+
+
+@pytest.mark.parametrize("old, new", [
+    ("params += lr * grad", "params -= lr * grad"),                   # descent instead of ascent
+    ("params += lr * grad", "params += grad"),                        # learning rate forgotten
+    ("params += lr * grad", "params += lr * grad.sign() * 1e-3"),     # sign of the gradient only
+    ("params += lr * grad", "pass"),                                  # no update at all
+    ("masks.append(mask.detach())", "masks.append(squash(params).detach() * region)"),  # mask after the step
+], ids=["descent", "no-learning-rate", "sign-only", "no-update", "mask-recorded-after-the-step"])
+def test_a_broken_update_is_caught(ns, old, new):
+    error, _ = _update_error(ns, _optimize_wing_variant(ns, old, new))
+    assert error > 1e-6

@@ -82,8 +82,9 @@ def test_stacking_tells_a_biplane_from_a_tandem():
     assert np.isnan(shapes.wing_shape(bar())["stacking"])
 
 
-def test_straight_bars_measure_little_camber_so_a_camber_target_of_0_05_can_fail():
-    # the 09 camber card asks for >= 0.05: straight bars of any angle and width stay well below
+def test_straight_bars_measure_little_camber_so_the_camber_card_can_fail():
+    # 09's camber card: 0.02-0.06 (real airfoils) reproduces, above STRAIGHT_BAR_CAMBER = 0.03 is partly;
+    # straight bars inclined 0-37 degrees, of any width, stay below 0.03 (steeper ones reach 0.04)
     worst = max(abs(shapes.wing_shape(bar(start=(20 - dr, 10), end=(20 + dr, 50), half_width=hw))["camber"])
                 for dr in range(0, 16, 3) for hw in (0.8, 1.0, 1.5, 2.5))
     assert worst < 0.03
