@@ -1,15 +1,17 @@
 """Notebook 11's own code, where it lives (tests/nbimport.py): the three graded exercises pass with
 their reference solutions and their checks fail on plausible wrong answers (a mask normalised to sum 1
 or missing the 2 in 2 sigma^2 or with row and column swapped; a perturbation by a constant fill, by the
-frame's mean or with the mix reversed; a score on softmax-normalised outputs, without the 1/2 or
-averaged); the batched saliency equals one pass per mask, is zero far from every object and keeps the
-recurrent memory; the upsampling puts each score at its mask centre; the distance map; the Explore
-panel's function."""
+frame's mean or with the mix reversed; batched saliency scores on softmax-normalised outputs, without
+the 1/2, averaged, from an empty memory, with actor and critic swapped, or one pass per mask); the
+maps run on the student's `saliency_scores` (a wrong one changes them); the batched saliency equals
+one pass per mask, is zero far from every object and keeps the recurrent memory; the upsampling puts
+each score at its mask centre; the distance maps; replayed memories; the Explore panel's function;
+and the shipped weights (data/weights/11_*) still play as their provenance says."""
 import numpy as np
 import pytest
 import torch
 
-from course import a2c, blur, catch
+from course import a2c, blur, catch, weights
 from tests.nbimport import definitions, run_check
 
 NB = "11_atari_saliency"
@@ -76,20 +78,54 @@ def test_perturb_check_fails_with_a_mask_not_of_peak_1(ns):
         run_check(NB, "11_perturb_check", ns, overrides={"gaussian_mask": _normalised_mask})
 
 
-# ---------------------------------------------------------------- exercise 3: the score
-def test_score_check_passes_with_the_reference_solution(ns):
-    run_check(NB, "11_saliency_score_check", ns)
+# ---------------------------------------------------------------- exercise 3: batched saliency scores
+def test_scores_check_passes_with_the_reference_solution(ns):
+    run_check(NB, "11_saliency_scores_check", ns)
 
 
-@pytest.mark.parametrize("wrong", [
-    lambda out, out_p: 0.5 * ((out.softmax(-1) - out_p.softmax(-1)) ** 2).sum(-1),   # normalised outputs
-    lambda out, out_p: ((out - out_p) ** 2).sum(-1),                                   # no 1/2
-    lambda out, out_p: 0.5 * ((out - out_p) ** 2).mean(-1),                            # mean, not sum
-    lambda out, out_p: 0.5 * (out - out_p).abs().sum(-1),                              # L1
-])
-def test_score_check_fails_on_wrong_scores(ns, wrong):
+def _scores(ns, *, softmax=False, half=0.5, reduce="sum", zero_memory=False, swap=False, loop=False):
+    perturb = ns["perturb"]
+
+    def wrong(model, frame, hx, masks, sigma_a=3.0):
+        h = torch.zeros_like(hx) if zero_memory else hx
+        with torch.no_grad():
+            l0, v0, _ = model(frame[None, None], h)
+            if loop:
+                outs = [model(perturb(frame, m, sigma_a)[None, None], h) for m in masks]
+                lp, vp = torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
+            else:
+                lp, vp, _ = model(perturb(frame, masks, sigma_a)[:, None], h.expand(len(masks), -1))
+        if softmax:
+            l0, lp = l0.softmax(-1), lp.softmax(-1)
+        d = (l0 - lp) ** 2
+        actor = half * (d.sum(-1) if reduce == "sum" else d.mean(-1))
+        critic = half * (v0 - vp) ** 2
+        return (critic, actor) if swap else (actor, critic)
+    return wrong
+
+
+@pytest.mark.parametrize("kind", [dict(softmax=True), dict(half=1.0), dict(reduce="mean"), dict(zero_memory=True),
+                                  dict(swap=True), dict(loop=True)],
+                         ids=["softmax", "no_half", "mean", "zero_memory", "swapped", "one_pass_per_mask"])
+def test_scores_check_fails_on_wrong_scores(ns, kind):
     with pytest.raises(AssertionError):
-        run_check(NB, "11_saliency_score_check", ns, overrides={"saliency_score": wrong})
+        run_check(NB, "11_saliency_scores_check", ns, overrides={"saliency_scores": _scores(ns, **kind)})
+
+
+def test_the_reference_is_one_of_the_wrong_answers_switched_off(ns):
+    run_check(NB, "11_saliency_scores_check", ns, overrides={"saliency_scores": _scores(ns)})
+
+
+def test_the_maps_run_on_the_students_saliency_scores(net):
+    """Replacing the student's function with a wrong one changes every later map (and what is built on it)."""
+    right, wrong = definitions(NB), definitions(NB)
+    wrong["saliency_scores"] = _scores(wrong, zero_memory=True)
+    r = a2c.rollout(net, steps=6, seed=1, n_envs=2)
+    a_right, _ = right["saliency_maps"](net, r["frames"][5, 0, 0], r["hidden_in"][5, 0])
+    a_wrong, _ = wrong["saliency_maps"](net, r["frames"][5, 0, 0], r["hidden_in"][5, 0])
+    assert not torch.allclose(a_right, a_wrong)
+    shares = [ns_["object_shares"](ns_["actor_maps"](net, r, r["hidden_in"]), r).tolist() for ns_ in (right, wrong)]
+    assert shares[0] != shares[1]
 
 
 # ---------------------------------------------------------------- the method
@@ -165,3 +201,56 @@ def test_explore_returns_the_peak_distance(ns, net):
 
 def test_hint_rows_are_the_catch_hint_rows():
     assert catch.HINT_ROWS == slice(0, 4) and catch.BALL_TOP >= 8
+
+
+def test_replayed_memory_is_the_rollouts_own_memory(ns, net):
+    r = a2c.rollout(net, steps=catch.STEPS_PER_EPISODE + 3, seed=4, n_envs=2)
+    assert np.allclose(ns["replay_memory"](net, r), r["hidden_in"], atol=1e-6)
+
+
+def test_checkpoints_are_picked_around_the_take_off(ns):
+    greedy = {16: 0.25, 32: 0.2, 48: 0.3, 64: 0.6, 80: 0.95, 96: 0.99, 100: 1.0}
+    assert ns["pick_checkpoints"](greedy) == (16, 48, 80, 100)
+    assert ns["pick_checkpoints"]({16: 0.25, 30: 0.24}) == (16, 30, None, 30)
+    assert ns["cosine"](np.eye(3), 2 * np.eye(3)) == pytest.approx(1.0)
+
+
+def test_ball_and_paddle_distances_split_the_object_distance(ns):
+    b, p = ns["ball_distance"]((10, 20)), ns["paddle_distance"](30)
+    assert np.array_equal(np.minimum(b, p), ns["object_distance"]((10, 20), 30))
+    assert b[20, 10] == 0 and p[79, 30] == 0 and p[20, 10] > 50
+
+
+def test_locality_measures_every_frame(ns, net):
+    r = a2c.rollout(net, steps=2, seed=3, n_envs=2)
+    peak, pert, jac, n = ns["locality"](net, r)
+    assert n == 4 and 0 <= peak <= 1 and 0 <= pert <= 1 and 0 <= jac <= 1
+
+
+def test_train_agent_keeps_snapshots_at_the_log_points(ns):
+    model, history, kept = ns["train_agent"](640, keep=(640, 999), device="cpu")
+    assert history.steps == [640] and list(kept) == [640]          # 2 updates of 320 frames: one log, at the end
+    restored = ns["agent_from"](kept[640])
+    assert torch.equal(restored.actor.weight, model.actor.weight)
+    restored.actor.weight.data.zero_()
+    assert not torch.equal(restored.actor.weight, model.actor.weight)   # a copy, not the live weights
+
+
+# ---------------------------------------------------------------- the shipped weights (class mode)
+@pytest.mark.parametrize("name,hints,card", [
+    ("11_catch_agent", None, "greedy catch rate of these float16 weights, 200 new games (seed 1000)"),
+    ("11_overfit_agent", "expert", "true-hint catch rate of these float16 weights, 200 new games (seed 1000)"),
+])
+def test_shipped_agents_still_play_as_recorded(name, hints, card):
+    """FAST shows these agents; a change of the model code that breaks them fails here (a few seconds)."""
+    model = a2c.ActorCritic()
+    info = weights.load_weights(model, name)
+    assert info["notebook"] == NB and info["bytes"] < 1 * 2 ** 20
+    got = catch.catch_rate(a2c.policy(model.eval()), episodes=200, seed=1000, hints=hints)
+    assert got == pytest.approx(info["cards"][card], abs=0.02)
+    assert info["settings"]["history"]["catch_rate"], "the learning curve FAST draws"
+
+
+def test_shipped_weights_of_11_stay_small():
+    sizes = [p.stat().st_size for p in weights.shipped_dir().glob("11_*.pt")]
+    assert len(sizes) == 3 and sum(sizes) <= 2.5 * 2 ** 20
