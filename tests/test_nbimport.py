@@ -97,6 +97,11 @@ def test_a_notebook_anywhere_by_path(demo, tmp_path, monkeypatch):
     monkeypatch.setattr(nbimport, "NOTEBOOKS", tmp_path / "elsewhere")
     ns = nbimport.definitions(demo)
     assert ns["double"](1) == 2 and nbimport.cell_source(demo, "nb_double").startswith("def double")
+    (tmp_path / "sub").mkdir()
+    copy = tmp_path / "sub" / "copy.ipynb"
+    copy.write_text(demo.read_text().replace("print('set up')", "import os\\nHERE = os.getcwd()"))
+    assert nbimport.definitions(copy)["HERE"] == str(tmp_path / "sub"), "paths resolve from the notebook's folder"
+    assert nbimport.definitions(copy, cwd=tmp_path)["HERE"] == str(tmp_path), "or from cwd"
     defined, importable = nbimport.reach(demo)
     assert defined == ["double", "later"] and importable == ["double"]
 

@@ -128,7 +128,7 @@ def _run(src: str, ns: dict, where: str) -> None:
 
 
 def definitions(name: str | Path, extra: dict | None = None, *, fast: bool = True,
-                device: str | None = "cpu") -> dict:
+                device: str | None = "cpu", cwd: str | Path | None = None) -> dict:
     """Run a notebook's parameters, setup and definition cells in a fresh namespace; return it.
 
     Args:
@@ -139,15 +139,17 @@ def definitions(name: str | Path, extra: dict | None = None, *, fast: bool = Tru
         fast: the value FAST takes after the parameters cell (`extra={"FAST": ...}` wins too).
         device: what the setup cell's `course.setup(...)` gets as `device` ("cpu", so tests
             agree on any machine; None: a GPU when there is one).
-    The setup cell's output is swallowed. Relative paths resolve from the notebook's folder.
+        cwd: where relative paths resolve while the cells run (default: the notebook's folder,
+            as in Jupyter; a student copy elsewhere passes notebooks/).
+    The setup cell's output is swallowed.
     """
     path = notebook_path(name)
     where = f"<{path.stem}>"
     extra = dict(extra or {})
     ns: dict = {"__name__": f"notebook_{path.stem}"}
     ns.update(extra)
-    cwd = os.getcwd()
-    os.chdir(path.parent)  # as in the notebook: relative paths resolve from notebooks/
+    before = os.getcwd()
+    os.chdir(path.parent if cwd is None else cwd)  # as in Jupyter: paths resolve from the notebook's folder
     seen_parameters = set_up = False
     try:
         for cell in _cells(path):
@@ -174,7 +176,7 @@ def definitions(name: str | Path, extra: dict | None = None, *, fast: bool = Tru
             elif is_definition_cell(src):
                 _run(src, ns, where)
     finally:
-        os.chdir(cwd)
+        os.chdir(before)
     return ns
 
 
