@@ -188,6 +188,31 @@ def _settings(settings: Settings | None, changes: dict) -> Settings:
     return settings.replace(**changes) if changes else settings
 
 
+def n_step_loss(logps, values, ents, rewards, alive, bootstrap, gamma: float, value_coef: float,
+                entropy_coef: float):
+    """A2C's loss over one n-step rollout (shared by `train` and `course.atari.train`).
+
+    Args (lists over the n steps, each entry (n_envs,)): log pi(a_t|s_t), V(s_t), the policy's
+    entropy, the reward r_t, and alive_t (0 where the game ended at step t); `bootstrap` is V of
+    the state after the last step.
+    Returns:
+        (loss, mean entropy): loss = -log pi * A + value_coef * 1/2 (R - V)^2 - entropy_coef * H,
+        with R_t = r_t + gamma R_{t+1} (0 past a game's end), R_n = V(s_n), A = R - V (not
+        differentiated through the actor's term).
+    """
+    n_step = len(rewards)
+    ret = bootstrap * alive[-1]
+    returns = []
+    for t in reversed(range(n_step)):                   # R_t = r_t + gamma R_{t+1}, 0 past a game's end
+        ret = rewards[t] + gamma * (alive[t] * ret if t < n_step - 1 else ret)
+        returns.append(ret)
+    returns = torch.stack(returns[::-1])
+    values, logps, ents = torch.stack(values), torch.stack(logps), torch.stack(ents)
+    adv = returns - values
+    loss = -(logps * adv.detach()).mean() + value_coef * 0.5 * adv.pow(2).mean() - entropy_coef * ents.mean()
+    return loss, float(ents.mean().detach())
+
+
 def train(settings: Settings | None = None, *, device: torch.device | str = "cpu",
           callback: Callable[[History, nn.Module], None] | None = None, progress: bool = True,
           **changes):
@@ -244,23 +269,15 @@ def train(settings: Settings | None = None, *, device: torch.device | str = "cpu
             finished += int(done.sum())
             obs = torch.as_tensor(frames_np, device=device)
         with torch.no_grad():                               # bootstrap from the last state
-            _, ret, _ = model(obs, hx * (1 - restart)[:, None])
-        ret = ret * alive[-1]
-        returns = []
-        for t in reversed(range(n_step)):                   # R_t = r_t + gamma R_{t+1}, 0 past a game's end
-            ret = rewards[t] + gamma * (alive[t] * ret if t < n_step - 1 else ret)
-            returns.append(ret)
-        returns = torch.stack(returns[::-1])
-        values, logps, ents = torch.stack(values), torch.stack(logps), torch.stack(ents)
-        adv = returns - values
-        loss = -(logps * adv.detach()).mean() + cfg.value_coef * 0.5 * adv.pow(2).mean() \
-            - cfg.entropy_coef * ents.mean()
+            _, bootstrap, _ = model(obs, hx * (1 - restart)[:, None])
+        loss, entropy = n_step_loss(logps, values, ents, rewards, alive, bootstrap, gamma,
+                                    cfg.value_coef, cfg.entropy_coef)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
         opt.step()
         losses.append(float(loss.detach()))
-        entropies.append(float(ents.mean().detach()))
+        entropies.append(entropy)
         if update % eval_every == 0 or update == n_updates:
             history.add(update * n_envs * n_step, frames=update * n_envs * n_step,
                         catch_rate=caught / max(finished, 1), loss=float(np.mean(losses)),
