@@ -4,5 +4,5 @@
 `run_check(name, grade_id, ns, overrides)` runs one nbgrader check cell against a namespace.
 """
 from tools.nbimport import (NOTEBOOKS, cell_source, defined_names, definitions, graded_cells,  # noqa: F401
-                            is_definition_cell, is_parameters_cell, notebook_path, reach, run_check,
+                            is_check_cell, is_definition_cell, is_parameters_cell, notebook_path, reach, run_check,
                             stray_statements)

@@ -53,7 +53,8 @@ def demo(tmp_path, monkeypatch):
              cell("rt = course.setup(seed=SEED, fast=FAST)\nsteps = rt.pick(STEPS)\nprint('set up')\n"),
              cell("def double(x, lr=LR, n=steps):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n",
                   solution=True, grade_id="nb_double"),
-             cell("assert double(3) == 6, f'expected 6, got {double(3)}'\n", grade=True, grade_id="nb_double_check"),
+             cell("def _triple(x):\n    return 3 * x\n\nassert double(3) == 6, f'expected 6, got {double(3)}'\n",
+                  grade=True, grade_id="nb_double_check"),
              cell("print(double(math.pi))\nSTEPS_SEEN = steps\n"),
              cell("def later():\n    return 1\nlater()\n")]
     (tmp_path / "98_demo.ipynb").write_text(json.dumps({"cells": cells}))

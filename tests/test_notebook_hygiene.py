@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from papermill.translators import PythonTranslator
 
-from tools.nbimport import is_parameters_cell, stray_statements
+from tools.nbimport import is_check_cell, is_parameters_cell, stray_statements
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -116,10 +116,11 @@ def test_the_notebooks_own_code_has_its_test_file(path):
 def test_a_cell_that_defines_holds_definitions_only(path):
     """Tests import a notebook's code by running its definition cells (tools/nbimport.py): a
     cell that defines a function or class may hold only imports, def, class, docstrings and
-    constant assignments, or the function cannot be tested where it lives."""
+    constant assignments, or the function cannot be tested where it lives. nbgrader check cells
+    are exempt: they are tests, run whole by run_check, and their helpers are scaffolding."""
     stray = [f"{path.name} cell {i} (0-based): {statement}"
              for i, cell in enumerate(load(path)["cells"])
-             if cell["cell_type"] == "code" and not is_parameters_cell(cell)
+             if cell["cell_type"] == "code" and not is_parameters_cell(cell) and not is_check_cell(cell)
              for statement in stray_statements(source(cell))]
     assert not stray, ("a cell that defines a function or class holds definitions only (imports, def, "
                        "class, docstrings, constants): move these statements to a cell of their own\n  "

@@ -106,6 +106,12 @@ def is_parameters_cell(cell: dict) -> bool:
     return cell["cell_type"] == "code" and "parameters" in cell.get("metadata", {}).get("tags", [])
 
 
+def is_check_cell(cell: dict) -> bool:
+    """An nbgrader check (grade) cell: a test the notebook ships, run whole by `run_check`; the
+    helpers it defines (a toy model, a known H) are its scaffolding, not the notebook's code."""
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+
+
 class _QuietCourse:
     """Stands in for the `course` package while the setup cell runs: `course.setup` is asked
     for the device given and prints nothing; every other name is the package's own."""
@@ -202,10 +208,10 @@ def run_check(name: str | Path, grade_id: str, ns: dict, overrides: dict | None 
 
 
 def reach(name: str | Path, importer=None, strict: bool = False) -> tuple[list[str], list[str]]:
-    """(the functions and classes the notebook defines, those of them that `importer` (default
-    `definitions`) makes importable). An importer that fails makes none importable, or raises
-    when `strict`."""
-    defined = [n for cell in _cells(name) if cell["cell_type"] == "code"
+    """(the functions and classes the notebook defines outside its check cells, those of them
+    that `importer` (default `definitions`) makes importable). An importer that fails makes none
+    importable, or raises when `strict`."""
+    defined = [n for cell in _cells(name) if cell["cell_type"] == "code" and not is_check_cell(cell)
                for n in defined_names(_source(cell))]
     try:
         ns = (importer or definitions)(name)
