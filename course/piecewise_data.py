@@ -1,4 +1,5 @@
-"""Synthetic sequences of notebook 06 (piecewise-constant neural ODEs): Lines, Circles, Billiards1D.
+"""Synthetic sequences of notebook 06 (piecewise-constant neural ODEs): Lines, Circles, Billiards1D,
+and one ball in a 1-D box with its bounce frames (the events the PC-ODE should tick at).
 
 Everything is generated with vectorised NumPy (no downloads, no Python loop over sequences).
 Every generator returns an array of shape (frames, sequences, state) (time first, as the paper's
@@ -79,6 +80,47 @@ def billiards1d(n: int = 2_000, steps: int = 225, every: int = 5, dt: float = 0.
         v[hit] = v[hit][:, ::-1]
     y = np.stack(out)                                              # (frames, n, 2)
     return np.stack([np.full_like(y[..., 0], 0.5), y[..., 0], np.full_like(y[..., 1], 0.5), y[..., 1]], -1)
+
+
+def bouncing_ball(n: int = 2_000, steps: int = 225, every: int = 5, dt: float = 0.01,
+                  radius: float = 0.1, seed: int = 0) -> np.ndarray:
+    """One ball in a 1-D box (notebook 06's event task): height y in [radius, 1 - radius], speed 1.
+
+    y starts uniform, vy = +-1; the walls reflect position and velocity (an event per bounce,
+    every 0.8 time units, 16 frames at the defaults). `steps` simulator steps of `dt` kept every
+    `every`-th: (steps // every, n, 1). The ball of `billiards1d` without the second ball.
+    """
+    n, steps, every = (validate.positive_int(k, v) for k, v in [("n", n), ("steps", steps), ("every", every)])
+    dt = validate.number("dt", dt, lo=0, hi=0.05, lo_open=True)
+    radius = validate.number("radius", radius, lo=0, hi=0.2, lo_open=True)
+    if steps < every:
+        raise ValueError(f"steps must be >= every ({every}), got {steps}")
+    rng = np.random.default_rng(validate.integer("seed", seed, lo=0))
+    lo, hi = radius, 1.0 - radius
+    y, v = rng.uniform(lo, hi, n), rng.choice([-1.0, 1.0], size=n)
+    out = []
+    for i in range(steps):
+        if i % every == 0:
+            out.append(y.copy())
+        y = y + v * dt
+        low, high = y < lo, y > hi
+        y = np.where(low, 2 * lo - y, np.where(high, 2 * hi - y, y))
+        v = np.where(low | high, -v, v)
+    return np.stack(out)[..., None]
+
+
+def bounce_frames(data: np.ndarray) -> np.ndarray:
+    """Where a sequence (frames, n, dims) turns: True at frame f when some coordinate's step
+    f-1 -> f and step f -> f+1 have opposite signs (the frame nearest a bounce). (frames, n) bool;
+    the first and last frames are False (a bounce in the first or last step is not seen)."""
+    data = np.asarray(data)
+    if data.ndim != 3 or data.shape[0] < 3:
+        raise ValueError(f"data must have shape (frames >= 3, sequences, state), got {data.shape}")
+    step = np.diff(data, axis=0)
+    turn = (step[:-1] * step[1:] < 0).any(-1)
+    out = np.zeros(data.shape[:2], bool)
+    out[1:-1] = turn
+    return out
 
 
 def split(data: np.ndarray, train_fraction: float = 0.9) -> tuple[np.ndarray, np.ndarray]:

@@ -72,3 +72,25 @@ def test_split_ninety_ten():
 def test_bad_arguments_raise_clear_errors(call, words):
     with pytest.raises(ValueError, match=words):
         call()
+
+
+def test_bouncing_ball_flies_straight_and_bounces_at_the_walls():
+    d = pd.bouncing_ball(200, seed=4)
+    assert d.shape == (45, 200, 1)
+    assert 0.1 - 1e-12 <= d.min() and d.max() <= 0.9 + 1e-12
+    step = np.abs(np.diff(d[..., 0], axis=0))
+    turns = pd.bounce_frames(d)
+    straight = ~(turns[1:] | turns[:-1])                         # steps not touching a turning frame
+    straight[[0, -1]] = False                                    # a turn at the first or last frame is not seen
+    assert np.allclose(step[straight], 0.05)                     # speed 1, frames 0.05 apart
+    assert np.all(turns.sum(0) >= 2) and np.all(turns.sum(0) <= 3)   # a flight lasts 16 frames
+    np.testing.assert_array_equal(d, pd.bouncing_ball(200, seed=4))
+    with pytest.raises(ValueError):
+        pd.bouncing_ball(10, steps=3, every=5)
+
+
+def test_bounce_frames_mark_the_turning_frame():
+    y = np.array([0.1, 0.2, 0.3, 0.2, 0.1, 0.2])[:, None, None]
+    assert pd.bounce_frames(y)[:, 0].tolist() == [False, False, True, False, True, False]
+    with pytest.raises(ValueError):
+        pd.bounce_frames(np.zeros((2, 3, 1)))
