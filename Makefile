@@ -74,11 +74,19 @@ $(SITE_STAMP): $(STAMP)
 	@touch $@
 
 # Student copies in build/student/: nbgrader's preprocessors replace each solution region by
-# `raise NotImplementedError()` and keep the check cells (tools/make_student.py); hand them out as
-# they are (students put them in place of notebooks/).
+# `raise NotImplementedError()` and keep the check cells, and the Markdown cells tagged `solution`
+# (collapsed answers) are left out; an untagged answer stops it (tools/make_student.py). Hand them
+# out as they are (students put them in place of notebooks/).
 .PHONY: student browser-test
 student: $(TEACH_STAMP)
 	$(BIN)/python tools/make_student.py --out $(BUILD)/student
+
+# An nbgrader course of one notebook in build/nbgrader-demo/ (nbgrader_config.py: FAST, 300 s a cell,
+# cards outside results/): generate_assignment, then autograde of the solved notebook and of the
+# student copy, and the gradebook's scores (LECTURES.md, "Grading with nbgrader").
+.PHONY: nbgrader-demo
+nbgrader-demo: $(TEACH_STAMP)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python tools/nbgrader_roundtrip.py notebooks/05_action.ipynb --course $(BUILD)/nbgrader-demo
 
 # Every notebook run in JupyterLab in headless Chromium, FAST mode: fails on an error output,
 # "Error displaying widget" or figures that do not show; screenshots in build/browser/
@@ -108,6 +116,14 @@ reproduce: setup
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python tools/run_notebook.py --jobs $(JOBS) \
 	  $(if $(filter 1 true yes on,$(FAST)),--fast,--full) $(NOTEBOOKS); status=$$?; \
 	$(if $(filter 1 true yes on,$(FAST)),,$(BIN)/python -m course.report RESULTS.md;) exit $$status
+
+# The Pong agent of 11 and 12 (tools/pretrain_pong.py): trains, or continues from its checkpoint in
+# build/pretrain/, to its frame budget; MINUTES=30 stops a sitting after 30 minutes (it checkpoints
+# every 5). `make pretrain SHIP=1` scores it over 10 greedy games and writes data/weights/pong_agent.*.
+.PHONY: pretrain
+pretrain: setup
+	OMP_NUM_THREADS=1 COURSE_RECORD=1 $(BIN)/python tools/pretrain_pong.py $(if $(MINUTES),--minutes $(MINUTES)) \
+	  $(if $(SHIP),--evaluate 10 --ship)
 
 # The course as a website in build/site/ (Sphinx + MyST-NB, site/conf.py): the executed notebooks
 # (FULL from build/ after `make reproduce`, else a FAST run made now), README, LECTURES, RESULTS.

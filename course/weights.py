@@ -76,7 +76,8 @@ def _state_of(model_or_state) -> dict:
 
 
 def save_weights(model_or_state, name: str, *, notebook: str, settings: dict, steps: int,
-                 cards: dict | None = None, note: str = "", seconds: float | None = None) -> Path:
+                 cards: dict | None = None, note: str = "", seconds: float | None = None,
+                 extra: dict | None = None) -> Path:
     """Save a trained model's weights with their provenance; return the `.pt` path.
 
     Args:
@@ -88,6 +89,7 @@ def save_weights(model_or_state, name: str, *, notebook: str, settings: dict, st
         cards: metric -> value of the cards this run measured with these weights.
         note: one line on what the weights are for.
         seconds: training wall time.
+        extra: more provenance kept in the .json but not in the README table (a learning curve).
     """
     _check_name(name)
     if not re.fullmatch(r"\d\d_[a-z0-9_]+", str(notebook)):
@@ -103,7 +105,7 @@ def save_weights(model_or_state, name: str, *, notebook: str, settings: dict, st
                       cards=dict(cards or {}), seconds=None if seconds is None else round(float(seconds), 1),
                       commit=_commit(), made=_dt.date.today().isoformat(),
                       machine=f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
-                      bytes=buffer.tell())
+                      bytes=buffer.tell(), extra=dict(extra or {}))
     json.dumps(provenance)  # fails here, not half-way through writing, on settings that are not JSON
     folder = save_dir()
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,275 @@
+"""Real Atari games for 11_atari_saliency and 12_finite_state: Pong frames as the papers saw them,
+and the course's own recurrent Pong agent, trained by `make pretrain` (tools/pretrain_pong.py).
+
+Greydanus et al. (2018, arXiv 1711.00138) explain A3C agents trained by baby-a3c on Pong,
+Breakout and Space Invaders; Koul et al. (2018, arXiv 1811.12530) quantise the memory of such
+agents. Both feed the network the paper's 80x80 frames: the 160x160 playing field (rows 35 to
+194 of the 210x160 screen) in grey, halved. The games come from PyPI's `ale-py`, which ships
+the ROMs, so nothing is downloaded at run time.
+
+- `preprocess(screens)`: grey screens (..., 210, 160) uint8 -> frames (..., 1, 80, 80) in [0, 1].
+- `Games(game, n_envs, seed)`: `n_envs` games stepped together with the interface of
+  `course.catch.Catch`: `reset() -> frames`, `step(actions) -> (frames, rewards, done, info)`,
+  a finished game restarting by itself; `info['scores']` lists the scores of games that ended.
+- `train(settings, ...)`: the A2C of `course.a2c` (its `ActorCritic` and `n_step_loss`) on
+  `Games`, resumable from a checkpoint (model, optimiser, frames, log), with a progress bar.
+- `play(model, game, steps, seed)`: greedy play from a fixed seed: the score and what was seen.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from . import a2c, validate
+
+GAMES = ("Pong", "Breakout", "SpaceInvaders")
+SIZE = 80
+TOP, BOTTOM = 35, 195          # the playing field's rows on the 210x160 screen (baby-a3c's crop)
+
+
+def preprocess(screens: np.ndarray) -> np.ndarray:
+    """Grey screens (..., 210, 160) uint8 -> float32 frames (..., 1, 80, 80) in [0, 1]: crop the
+    playing field (rows 35-194), then average each 2x2 block (the paper's 80x80 input)."""
+    screens = np.asarray(screens)
+    if screens.shape[-2:] != (210, 160):
+        raise ValueError(f"screens must be grey Atari screens (..., 210, 160), got shape {screens.shape}")
+    field = screens[..., TOP:BOTTOM, :].astype(np.float32) / 255.0
+    pooled = field.reshape(*field.shape[:-2], SIZE, 2, SIZE, 2).mean(axis=(-3, -1))
+    return pooled[..., None, :, :]
+
+
+def make_env(game: str = "Pong", seed: int = 0):
+    """One ALE game as the papers played it: 4 frames per action, no sticky actions (baby-a3c's
+    'Deterministic-v4'), the minimal action set, grey screens."""
+    validate.one_of("game", game, GAMES)
+    import ale_py
+    import gymnasium as gym
+    gym.register_envs(ale_py)
+    env = gym.make(f"ALE/{game}-v5", obs_type="grayscale", frameskip=4, repeat_action_probability=0.0,
+                   full_action_space=False)
+    env.reset(seed=validate.integer("seed", seed, 0))
+    return env
+
+
+class Games:
+    """`n_envs` games of one Atari title, stepped together (the interface of `catch.Catch`)."""
+
+    size = SIZE
+
+    def __init__(self, game: str = "Pong", n_envs: int = 16, seed: int = 0):
+        self.game = game
+        self.n_envs = validate.positive_int("n_envs", n_envs)
+        self.seed = validate.integer("seed", seed, 0)
+        self.envs = [make_env(game, seed + i) for i in range(n_envs)]
+        self.n_actions = int(self.envs[0].action_space.n)
+        self.scores = np.zeros(n_envs)
+
+    def reset(self) -> np.ndarray:
+        screens = [env.reset(seed=self.seed + i)[0] for i, env in enumerate(self.envs)]
+        self.scores[:] = 0
+        return preprocess(np.stack(screens))
+
+    def step(self, actions):
+        actions = np.asarray(actions)
+        if actions.shape != (self.n_envs,):
+            raise ValueError(f"actions must have shape ({self.n_envs},), got {actions.shape}")
+        screens, rewards, done, finished = [], np.zeros(self.n_envs, np.float32), np.zeros(self.n_envs, bool), []
+        for i, (env, action) in enumerate(zip(self.envs, actions)):
+            screen, reward, terminated, truncated, _ = env.step(int(action))
+            rewards[i], done[i] = reward, terminated or truncated
+            self.scores[i] += reward
+            if done[i]:
+                finished.append(float(self.scores[i]))
+                self.scores[i] = 0
+                screen, _ = env.reset()
+            screens.append(screen)
+        return preprocess(np.stack(screens)), rewards, done, {"scores": finished}
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The Pong agent's training settings (`make pretrain`): baby-a3c's losses and clip, synchronous."""
+
+    game: str = "Pong"
+    frames: int = 20_000_000        # emulator frames (4 per agent step), the budget of the whole run
+    n_envs: int = 16
+    n_step: int = 20                # baby-a3c's rollout length
+    lr: float = 2.5e-4
+    gamma: float = 0.99
+    entropy_coef: float = 0.01
+    value_coef: float = 0.5
+    max_grad_norm: float = 40.0
+    hidden: int = 256               # baby-a3c's GRU width
+    seed: int = 0
+
+    def __post_init__(self):
+        validate.one_of("game", self.game, GAMES)
+        for name in ("frames", "n_envs", "n_step", "hidden"):
+            validate.positive_int(name, getattr(self, name))
+        validate.positive("lr", self.lr)
+        validate.number("gamma", self.gamma, 0, 1)
+        validate.positive("max_grad_norm", self.max_grad_norm)
+        validate.integer("seed", self.seed, 0)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+FRAMES_PER_STEP = 4
+
+
+def new_model(settings: Settings, n_actions: int) -> a2c.ActorCritic:
+    torch.manual_seed(settings.seed)
+    return a2c.ActorCritic(n_actions=n_actions, hidden=settings.hidden, size=SIZE)
+
+
+def save_checkpoint(path: Path, model, optimizer, settings: Settings, frames: int, log: list, seconds: float):
+    """Everything a later sitting needs to continue (tensors only: loadable with weights_only)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "frames": torch.tensor(frames), "seconds": torch.tensor(seconds)}, tmp)
+    tmp.replace(path)
+    path.with_suffix(".json").write_text(json.dumps({"settings": settings.as_dict(), "frames": frames,
+                                                     "seconds": round(seconds, 1), "log": log}, indent=1) + "\n")
+
+
+def load_checkpoint(path: Path, settings: Settings, n_actions: int):
+    """(model, optimizer, frames, log, seconds) from `path`, or fresh ones when there is none.
+    A checkpoint of other settings is refused (say `--out` elsewhere, or delete it)."""
+    model = new_model(settings, n_actions)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    path = Path(path)
+    if not path.exists():
+        return model, optimizer, 0, [], 0.0
+    meta = json.loads(path.with_suffix(".json").read_text())
+    saved = {k: v for k, v in meta["settings"].items() if k != "frames"}
+    wanted = {k: v for k, v in settings.as_dict().items() if k != "frames"}
+    if saved != wanted:
+        raise ValueError(f"{path} was trained with other settings {saved}; these are {wanted}")
+    state = torch.load(path, weights_only=True)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    return model, optimizer, int(state["frames"]), meta["log"], float(state["seconds"])
+
+
+def train(settings: Settings | None = None, *, checkpoint: str | Path, every_minutes: float = 5.0,
+          stop_after_minutes: float | None = None, progress: bool = True,
+          callback: Callable[[list], None] | None = None):
+    """A2C on `settings.n_envs` games until `settings.frames` emulator frames, resuming from
+    `checkpoint` when it exists and saving it every `every_minutes` (and at the end or stop).
+
+    Returns (model, log): log rows {'frames', 'seconds', 'score' (mean of the games that ended
+    since the last row), 'games', 'entropy'}.
+    """
+    cfg = settings or Settings()
+    games = Games(cfg.game, cfg.n_envs, cfg.seed)
+    model, optimizer, frames, log, seconds = load_checkpoint(checkpoint, cfg, games.n_actions)
+    # a resumed run starts new games (the emulator state is not saved); seeds move on with the frames
+    games.seed = cfg.seed + frames
+    gen = torch.Generator().manual_seed(cfg.seed + frames)
+    obs = torch.as_tensor(games.reset())
+    hx, restart = model.initial_state(cfg.n_envs), torch.ones(cfg.n_envs)
+    per_update = cfg.n_envs * cfg.n_step * FRAMES_PER_STEP
+    start, last_save = time.perf_counter() - seconds, time.perf_counter()
+    scores, entropies = [], []
+    bar = tqdm(total=cfg.frames, initial=frames, unit="frame", unit_scale=True, desc=f"A2C {cfg.game}",
+               disable=not progress, mininterval=1.0)
+    while frames < cfg.frames:
+        hx = hx.detach()
+        logps, values, ents, rewards, alive = [], [], [], [], []
+        for _ in range(cfg.n_step):
+            hx = hx * (1 - restart)[:, None]
+            logits, value, hx = model(obs, hx)
+            logp_all = F.log_softmax(logits, dim=-1)
+            action = torch.multinomial(logp_all.exp().detach(), 1, generator=gen).squeeze(1)
+            screens, r, done, info = games.step(action.numpy())
+            logps.append(logp_all.gather(1, action[:, None]).squeeze(1))
+            ents.append(-(logp_all.exp() * logp_all).sum(-1))
+            values.append(value)
+            rewards.append(torch.as_tensor(np.sign(r)))      # rewards clipped to -1, 0, 1 (Pong's already are)
+            restart = torch.as_tensor(done, dtype=torch.float32)
+            alive.append(1 - restart)
+            scores += info["scores"]
+            obs = torch.as_tensor(screens)
+        with torch.no_grad():
+            _, bootstrap, _ = model(obs, hx * (1 - restart)[:, None])
+        loss, entropy = a2c.n_step_loss(logps, values, ents, rewards, alive, bootstrap, cfg.gamma,
+                                        cfg.value_coef, cfg.entropy_coef)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+        optimizer.step()
+        frames += per_update
+        entropies.append(entropy)
+        bar.update(per_update)
+        if scores and (len(scores) >= cfg.n_envs or not log):
+            log.append({"frames": frames, "seconds": round(time.perf_counter() - start, 1),
+                        "score": float(np.mean(scores)), "games": len(scores),
+                        "entropy": float(np.mean(entropies))})
+            bar.set_postfix(score=f"{log[-1]['score']:+.1f}")
+            scores, entropies = [], []
+            if callback is not None:
+                callback(log)
+        now = time.perf_counter()
+        out_of_time = stop_after_minutes is not None and now - (start + seconds) > 60 * stop_after_minutes
+        if now - last_save > 60 * every_minutes or frames >= cfg.frames or out_of_time:
+            save_checkpoint(checkpoint, model, optimizer, cfg, frames, log, now - start)
+            last_save = now
+        if out_of_time:
+            break
+    bar.close()
+    games.close()
+    return model.eval(), log
+
+
+@torch.no_grad()
+def play(model: a2c.ActorCritic, game: str = "Pong", steps: int = 1000, seed: int = 0,
+         keep_frames: bool = False) -> dict:
+    """Greedy play of one game from a fixed seed for at most `steps` agent steps (or to its end).
+
+    Deterministic (no sticky actions, arg-max actions): the same weights give the same score.
+    Returns {'score', 'steps', 'ended', 'frames' (steps, 1, 80, 80) if keep_frames, 'hidden_in',
+    'actions', 'values'}.
+    """
+    steps = validate.positive_int("steps", steps)
+    env = make_env(game, seed)
+    screen, _ = env.reset(seed=seed)
+    hx = model.initial_state(1)
+    score, ended = 0.0, False
+    out = {"frames": [], "hidden_in": [], "actions": [], "values": []}
+    for t in range(steps):
+        frame = torch.as_tensor(preprocess(screen)[None])
+        if keep_frames:
+            out["frames"].append(frame[0].numpy())
+            out["hidden_in"].append(hx[0].numpy().copy())
+        logits, value, hx = model(frame, hx)
+        action = int(logits.argmax(-1))
+        out["actions"].append(action)
+        out["values"].append(float(value))
+        screen, reward, terminated, truncated, _ = env.step(action)
+        score += reward
+        if terminated or truncated:
+            ended = True
+            break
+    env.close()
+    result = {"score": score, "steps": t + 1, "ended": ended, "actions": np.array(out["actions"]),
+              "values": np.array(out["values"])}
+    if keep_frames:
+        result["frames"], result["hidden_in"] = np.stack(out["frames"]), np.stack(out["hidden_in"])
+    return result

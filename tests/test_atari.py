@@ -1,0 +1,71 @@
+"""course.atari: the paper's 80x80 Pong frames from ale-py (offline), games stepped like Catch,
+and the Pong trainer that checkpoints and continues where it stopped."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from course import atari
+
+
+def test_preprocess_crops_the_field_and_halves_it():
+    screen = np.zeros((210, 160), np.uint8)
+    screen[35:37, 0:2] = 255                  # the field's top-left 2x2 block
+    screen[0:35] = 255                        # the score bar is cropped away
+    frame = atari.preprocess(screen)
+    assert frame.shape == (1, 80, 80) and frame.dtype == np.float32
+    assert frame[0, 0, 0] == 1.0 and frame.sum() == 1.0
+    assert atari.preprocess(np.zeros((3, 210, 160), np.uint8)).shape == (3, 1, 80, 80)
+    with pytest.raises(ValueError, match=r"\(\.\.\., 210, 160\)"):
+        atari.preprocess(np.zeros((80, 80)))
+
+
+def test_pong_runs_offline_with_six_actions_and_restarts_itself():
+    games = atari.Games("Pong", n_envs=2, seed=0)
+    frames = games.reset()
+    assert frames.shape == (2, 1, 80, 80) and games.n_actions == 6
+    assert 0.0 <= frames.min() and frames.max() <= 1.0 and frames.std() > 0
+    frames, rewards, done, info = games.step(np.array([0, 1]))
+    assert frames.shape == (2, 1, 80, 80) and rewards.shape == (2,) and done.dtype == bool
+    assert info["scores"] == []
+    with pytest.raises(ValueError, match="actions must have shape"):
+        games.step(np.array([0]))
+    games.close()
+    with pytest.raises(ValueError, match="game"):
+        atari.Games("Tetris", n_envs=1)
+
+
+def test_training_checkpoints_and_resumes_where_it_stopped(tmp_path):
+    settings = atari.Settings(frames=2 * 2 * 3 * 4, n_envs=2, n_step=3, hidden=16)
+    path = tmp_path / "pong.pt"
+    model, log = atari.train(settings.__class__(**{**settings.as_dict(), "frames": 24}), checkpoint=path,
+                             progress=False)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["frames"] == 24 and path.exists()
+    first = {k: v.clone() for k, v in model.state_dict().items()}
+    bigger = atari.Settings(**{**settings.as_dict(), "frames": 48})
+    model2, _ = atari.train(bigger, checkpoint=path, progress=False)
+    assert json.loads(path.with_suffix(".json").read_text())["frames"] == 48       # continued, not restarted
+    assert any(not torch.equal(first[k], v) for k, v in model2.state_dict().items())
+    with pytest.raises(ValueError, match="other settings"):
+        atari.train(atari.Settings(**{**settings.as_dict(), "hidden": 32}), checkpoint=path, progress=False)
+
+
+def test_greedy_play_is_deterministic():
+    model = atari.new_model(atari.Settings(hidden=16), n_actions=6)
+    a = atari.play(model, "Pong", steps=60, seed=3, keep_frames=True)
+    b = atari.play(model, "Pong", steps=60, seed=3)
+    assert a["score"] == b["score"] and np.array_equal(a["actions"], b["actions"])
+    assert a["frames"].shape == (60, 1, 80, 80) and a["hidden_in"].shape == (60, 16)
+
+
+def test_shipped_pong_agent_still_scores_what_its_run_recorded():
+    from course import weights
+    if not (weights.shipped_dir() / "pong_agent.pt").exists():
+        pytest.skip("no Pong agent shipped yet (make pretrain, then tools/pretrain_pong.py --ship)")
+    info = weights.provenance("pong_agent")
+    model = atari.new_model(atari.Settings(**info["settings"]), n_actions=6)
+    weights.load_weights(model, "pong_agent")
+    recorded = info["cards"]["greedy score, first 500 steps of seed 0"]
+    assert atari.play(model.eval(), "Pong", steps=500, seed=0)["score"] == recorded
