@@ -1,15 +1,21 @@
 """The Cursive Transformer's polar pen tokenizer and character vocabulary (13_cursive, eq. 1-2).
 
 Each pen offset (dx, dy, pen) becomes two tokens, "point, then shoot": first an angle token
-(theta = atan2(dy, dx) in one of 220 bins over [-pi, pi]), then a distance token whose bin
+(theta = atan2(dy, dx) in one of 220 equal bins over [-pi, pi]), then a distance token whose bin
 also carries the pen state (151 radius bins for pen down, the same 151 shifted for pen up).
 Layout of the final code of the paper: tokens 0-301 distance+pen, 302-521 angle, PAD = 522,
 END = 523, WORD = 524: a vocabulary of 525. Values map to the LOWER edge of their bin
 (`digitize - 1`), as in the original; two WORD tokens separate words, and the first offset of
 a word is measured from the previous word's right edge.
 
-The notebook builds the encoding itself (a graded exercise); this module is the reference
-the course's tests and plumbing use.
+The notebook builds the encoding itself (a graded exercise, `polar_encode`) and hands it to
+`PolarTokenizer(encoder=polar_encode)`, so every token the notebook makes comes from the
+student's function; without `encoder` this module is the reference the tests use.
+
+Angle bins: the 220 lower edges -pi + 2*pi*k/220 (k = 0..219), i.e. 220 equal intervals of
+width 2*pi/220 covering [-pi, pi], theta = pi itself in the last one. (Until 2026-12 the edges
+were `linspace(-pi, pi, 220)`: 219 intervals of width 2*pi/219 and a 220th bin that held only
+theta = pi exactly.)
 """
 from __future__ import annotations
 
@@ -26,10 +32,15 @@ class PolarTokenizer:
         n_angle: angle bins over [-pi, pi] (paper: 220).
         n_linear: linear radius bins in `r_linear` (paper: 30 in [1e-4, 0.06]).
         n_geometric: geometric radius bins in `r_geometric` (paper: 120 in [0.06001, 0.9]).
+        encoder: optional `f(offsets, theta_bins, r_bins) -> tokens` used by `encode_offsets`
+            instead of the reference encoding (13_cursive passes the student's `polar_encode`).
     """
 
     def __init__(self, n_angle: int = 220, n_linear: int = 30, n_geometric: int = 120,
-                 r_linear=(1e-4, 0.06), r_geometric=(0.06001, 0.9)):
+                 r_linear=(1e-4, 0.06), r_geometric=(0.06001, 0.9), encoder=None):
+        if encoder is not None and not callable(encoder):
+            raise ValueError(f"encoder must be a function (offsets, theta_bins, r_bins) -> tokens, got {encoder!r}")
+        self.encoder = encoder
         self.n_angle = validate.integer("n_angle", n_angle, lo=2)
         n_linear = validate.integer("n_linear", n_linear, lo=1)
         n_geometric = validate.integer("n_geometric", n_geometric, lo=1)
@@ -37,7 +48,8 @@ class PolarTokenizer:
         lo2, hi2 = (validate.positive("r_geometric", r) for r in r_geometric)
         if not lo1 < hi1 < lo2 < hi2:
             raise ValueError(f"radius ranges must increase: r_linear {r_linear}, r_geometric {r_geometric}")
-        self.theta_bins = np.linspace(-np.pi, np.pi, self.n_angle)
+        # n_angle equal intervals over [-pi, pi]: the lower edges, pi itself falls in the last bin
+        self.theta_bins = np.linspace(-np.pi, np.pi, self.n_angle + 1)[:-1]
         self.r_bins = np.concatenate([[0.0], np.linspace(lo1, hi1, n_linear), np.geomspace(lo2, hi2, n_geometric)])
         self.n_r = len(self.r_bins)               # 151 per pen state
         self.angle0 = 2 * self.n_r                # first angle token (302)
@@ -62,8 +74,16 @@ class PolarTokenizer:
         return off
 
     def encode_offsets(self, offsets) -> np.ndarray:
-        """(N, 3) offsets -> 2N tokens [angle, distance+pen, angle, distance+pen, ...] (eq. 1)."""
+        """(N, 3) offsets -> 2N tokens [angle, distance+pen, angle, distance+pen, ...] (eq. 1),
+        by `encoder` when one was given (its output is checked for shape and range)."""
         off = check_points("offsets", offsets)
+        if self.encoder is not None:
+            out = np.asarray(self.encoder(off, self.theta_bins.copy(), self.r_bins.copy()))
+            if out.shape != (2 * len(off),) or not np.issubdtype(out.dtype, np.integer) \
+                    or (out.size and (out.min() < 0 or out.max() >= self.PAD)):
+                raise ValueError(f"encoder must return {2 * len(off)} integer pen tokens in [0, {self.PAD}), "
+                                 f"got shape {out.shape}, dtype {out.dtype}")
+            return out.astype(np.int64)
         r, theta = np.hypot(off[:, 0], off[:, 1]), np.arctan2(off[:, 1], off[:, 0])
         r_idx = np.clip(np.digitize(r, self.r_bins) - 1, 0, self.n_r - 1)
         r_idx = r_idx + self.n_r * (off[:, 2] == 0)            # pen up: the shifted copy

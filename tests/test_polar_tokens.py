@@ -14,6 +14,36 @@ def test_paper_layout():
     assert TOK.r_bins[0] == 0 and TOK.r_bins[-1] == pytest.approx(0.9)
 
 
+def test_angle_bins_are_220_equal_intervals_over_the_circle():
+    # the lower edges -pi + 2 pi k / 220: no bin may hold only theta = pi (the old linspace(-pi, pi, 220))
+    np.testing.assert_allclose(np.diff(TOK.theta_bins), 2 * np.pi / 220)
+    assert TOK.theta_bins[0] == -np.pi and TOK.theta_bins[-1] == pytest.approx(np.pi - 2 * np.pi / 220)
+    theta = np.linspace(-np.pi, np.pi, 220 * 50, endpoint=False) + np.pi / 220 / 50   # uniform directions
+    off = np.column_stack([np.cos(theta), np.sin(theta), np.ones_like(theta)]) * [0.05, 0.05, 1]
+    counts = np.bincount(TOK.encode_offsets(off)[::2] - TOK.angle0, minlength=220)
+    assert len(counts) == 220 and (counts == 50).all()
+    left = TOK.encode_offsets(np.array([[-0.05, 0.0, 1.0], [-0.05, -1e-12, 1.0]]))[::2] - TOK.angle0
+    assert left.tolist() == [219, 0]        # theta = pi closes the last bin, just below -pi opens the first
+
+
+def test_encoder_hook_routes_the_encoding():
+    calls = []
+
+    def mine(offsets, theta_bins, r_bins):
+        calls.append(len(offsets))
+        return TOK.encode_offsets(offsets)
+
+    words = [S.render_word("ab"), S.render_word("cd")]
+    assert PolarTokenizer(encoder=mine).encode(words).tolist() == TOK.encode(words).tolist() and calls
+    flipped = PolarTokenizer(encoder=lambda o, t, r: TOK.encode_offsets(np.c_[o[:, :2], 1 - o[:, 2]]))
+    back = flipped.decode(flipped.encode(words))
+    assert not np.array_equal(back[0][:, 2], words[0][:, 2])          # a wrong encoder shows downstream
+    with pytest.raises(ValueError, match="encoder must return"):
+        PolarTokenizer(encoder=lambda o, t, r: np.zeros(3, dtype=int)).encode(words)
+    with pytest.raises(ValueError, match="encoder must be a function"):
+        PolarTokenizer(encoder=3)
+
+
 def test_angle_first_then_distance_with_pen_state():
     off = np.array([[0.0, 0.05, 1.0], [-0.05, 0.0, 0.0]])  # up with the pen down, left lifting it
     t = TOK.encode_offsets(off)
