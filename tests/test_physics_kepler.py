@@ -38,3 +38,25 @@ def test_bad_inputs_raise_clear_errors():
         kepler.circular_orbits([0.0, np.nan])
     with pytest.raises(ValueError, match="planet"):
         kepler.circular_orbits([0.0], planets=("pluto",))
+
+
+def test_jpl_rows_are_daily_states_of_the_inner_planets():
+    dates, x, v = kepler.jpl_ephemeris(velocities=True)
+    assert len(dates) == 365 and dates[0] == "2022-02-16" and dates[-1] == "2023-02-15"
+    assert x.shape == v.shape == (365, 5, 2)
+    k = dates.index("2022-07-14")                        # the paper's first row
+    r = np.linalg.norm(x[k, 1:] - x[k, :1], axis=-1)     # heliocentric distances (m)
+    assert np.all((r > 0.9 * np.array([4.6e10, 1.07e11, 1.47e11, 2.07e11])) & (r < 1.1 * np.array([7.0e10, 1.09e11, 1.52e11, 2.49e11])))
+    # the velocities are the positions' time derivative (central differences, one day apart)
+    fd = (x[2:] - x[:-2]) / (2 * 86400.0)
+    assert np.abs(fd - v[1:-1]).max() < 0.005 * np.abs(v[:, 1:]).max()
+    # Earth's speed about the Sun: 29-31 km/s
+    speed = np.linalg.norm(v[:, 3] - v[:, 0], axis=-1)
+    assert 29e3 < speed.min() and speed.max() < 31e3
+
+
+def test_jpl_rows_select_bodies_and_refuse_unknown_ones():
+    dates, x = kepler.jpl_ephemeris(("earth",))
+    assert x.shape == (365, 1, 2)
+    with pytest.raises(ValueError):
+        kepler.jpl_ephemeris(("pluto",))

@@ -1,18 +1,24 @@
-"""Circular Kepler orbits of the inner planets: the offline stand-in for an ephemeris (notebook 05).
+"""The inner planets for notebook 05: JPL ephemeris rows shipped in data/, and circular Kepler orbits.
 
 Notebook 05 (Nature's cost function) minimises the action of the Sun and the four inner
-planets. The paper starts from two consecutive daily rows of a JPL Horizons table; the
-course has no network, so `circular_orbits` places each planet on a circle around a fixed
-Sun with the circular speed sqrt(G M_sun / r) (an exact solution of the Sun-planet two-body
-problem with the Sun held still), at the paper's masses and G. Plumbing, not the lesson.
+planets. The paper starts from two consecutive daily rows of a JPL Horizons table.
+`jpl_ephemeris` reads the course's offline copy of such rows: data/jpl_de421_inner_planets.csv,
+evaluated from JPL's DE421 kernel (tools/extract_jpl_ephemeris.py; provenance in
+data/README.md). `circular_orbits` is the older stand-in (each planet on a circle around a
+fixed Sun with the circular speed sqrt(G M_sun / r)), kept for experiments without the table.
+Plumbing, not the lesson.
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
 from .. import validate
 
-__all__ = ["G", "MASSES", "RADII", "PHASES", "circular_orbits"]
+__all__ = ["G", "MASSES", "RADII", "PHASES", "EPHEMERIS_FILE", "jpl_ephemeris", "circular_orbits"]
+
+EPHEMERIS_FILE = Path(__file__).resolve().parents[2] / "data" / "jpl_de421_inner_planets.csv"
 
 G = 6.67e-11                       # the paper's value (m^3 kg^-1 s^-2)
 MASSES = {"sun": 1.99e30, "mercury": 3.3e23, "venus": 4.87e24, "earth": 5.97e24, "mars": 6.42e23}   # kg, the paper's
@@ -44,3 +50,38 @@ def circular_orbits(times, planets=("mercury", "venus", "earth", "mars")):
         out[:, k, 1] = r * np.sin(PHASES[p] + omega * t)
     masses = np.array([MASSES["sun"]] + [MASSES[p] for p in planets])
     return out, masses
+
+
+def jpl_ephemeris(bodies=("sun", "mercury", "venus", "earth", "mars"), path=EPHEMERIS_FILE, velocities=False):
+    """The shipped JPL rows: dates and x-y positions (and velocities) in SI units.
+
+    The file holds one row per day at 00:00 TDB, positions in km and velocities in km/s relative
+    to the solar-system barycentre in the ecliptic of J2000 (the frame of the paper's Horizons
+    tables). The paper uses the x-y projection; so does this.
+
+    Args:
+        bodies: names among sun, mercury, venus, earth, mars.
+        path: the CSV file (default: data/jpl_de421_inner_planets.csv).
+        velocities: also return the velocities.
+    Returns:
+        (dates, positions) with dates a list of 'YYYY-MM-DD' strings and positions a float64 array
+        (days, len(bodies), 2) in metres; with `velocities`, (dates, positions, velocities in m/s).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: the JPL rows are missing (tools/extract_jpl_ephemeris.py writes them)")
+    with open(path) as f:
+        rows = [line.rstrip("\n").split(",") for line in f if line.strip() and not line.startswith("#")]
+    header, rows = rows[0], rows[1:]
+    bodies = list(bodies)
+    for b in bodies:
+        validate.one_of("body", b, ["sun", "mercury", "venus", "earth", "mars"])
+
+    def columns(names):
+        idx = [header.index(f"{b}_{c}") for b in bodies for c in names]
+        return np.array([[float(r[k]) for k in idx] for r in rows]).reshape(len(rows), len(bodies), 2) * 1e3
+
+    dates = [r[0] for r in rows]
+    if velocities:
+        return dates, columns("xy"), columns(("vx", "vy"))
+    return dates, columns("xy")
