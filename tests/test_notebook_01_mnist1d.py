@@ -17,12 +17,11 @@ from course import mnist1d  # noqa: E402
 from tests.nbimport import definitions, run_check  # noqa: E402
 
 NB = "01_mnist1d"
-EXTRA = dict(SEED=42, LR=1e-2, BATCH_SIZE=100)   # from the parameters cell (not a definition cell)
 
 
 @pytest.fixture(scope="module")
 def ns():
-    return definitions(NB, extra=EXTRA)
+    return definitions(NB)   # with the parameters and setup cells
 
 
 # ---------------------------------------------------------------- exercise 1: translate
@@ -92,15 +91,39 @@ def test_shear_check_fails_on_plausible_wrong_answers(ns, wrong):
 def test_student_steps_rebuild_one_example_of_the_official_batch(ns):
     args = mnist1d.default_args(num_samples=10)
     draws = mnist1d.draw_random_numbers(args, np.random.RandomState(42))
-    templates = mnist1d.make_templates()["x"]
-    batch = mnist1d.transform(templates, draws, args)
-    for i in (0, 2, 7):
-        x = mnist1d.resample(mnist1d.pad(templates[i] + mnist1d.EPS, int(draws["n_zeros"][i])), 72)
-        x = ns["translate_signal"](mnist1d.scale(x, draws["factor"][i]), draws["shift"][i])
-        x = mnist1d.add_iid_noise(mnist1d.fill_background(x, mnist1d.correlated_noise(draws["corr"][i], 0.25)),
-                                  draws["iid"][i], 0.02)
-        x = mnist1d.resample(ns["shear_signal"](x, draws["shear"][i]), 40)
-        np.testing.assert_array_equal(x, batch[i])
+    batch = mnist1d.transform(mnist1d.make_templates()["x"], draws, args)
+    rng = np.random.RandomState(42)
+    templates = ns["make_templates"]()["x"]
+    for i in range(10):
+        d = ns["draw_example"](rng, args)                    # the notebook's draws, in the original order
+        for key in d:
+            np.testing.assert_array_equal(d[key], draws[key][i])
+        np.testing.assert_array_equal(ns["make_example"](templates[i], d, args), batch[i])
+
+
+# ---------------------------------------------------------------- the notebook's generator == course.mnist1d, bit for bit
+@pytest.mark.parametrize("overrides", [{}, {"shuffle_seq": True}, {"num_samples": 200, "max_translation": 1, "seed": 3,
+                                                                    "corr_noise_scale": 0.5, "shear_scale": 2.0}],
+                         ids=["official", "shuffled-positions", "other-settings"])
+def test_the_notebooks_generator_gives_the_batch_versions_data_bit_for_bit(ns, overrides):
+    args = mnist1d.default_args(**overrides)
+    by_hand, batch = ns["make_dataset_by_hand"](args), mnist1d.make_dataset(args)
+    for key in ("x", "x_test", "y", "y_test", "t"):
+        np.testing.assert_array_equal(by_hand[key], batch[key], err_msg=key)
+    np.testing.assert_array_equal(by_hand["templates"]["x"], batch["templates"]["x"])
+    if args.shuffle_seq:
+        np.testing.assert_array_equal(by_hand["permutation"], batch["permutation"])
+    else:
+        assert by_hand["permutation"] is None and batch["permutation"] is None
+
+
+def test_the_notebooks_data_come_from_the_students_functions(ns, monkeypatch):
+    """A wrong translate (left instead of right) changes the dataset the notebook trains on."""
+    args = mnist1d.default_args(num_samples=200)
+    right = ns["make_dataset_by_hand"](args)
+    monkeypatch.setitem(ns, "translate_signal", _left_shift)   # the notebook's functions look it up here
+    wrong = ns["make_dataset_by_hand"](args)
+    assert not np.array_equal(right["x"], wrong["x"])
 
 
 # ---------------------------------------------------------------- models and the panel's function
