@@ -79,7 +79,7 @@ def function(name: str, value, signature: str = "", optional: bool = False):
     if callable(value) or (optional and value is None):
         return value
     how = f" as {signature}" if signature else ""
-    raise ValueError(f"{name} must be {'None or ' if optional else ''}callable{how}, got {value!r}")
+    raise ValueError(f"{name} must be callable{how}{' (or None)' if optional else ''}, got {value!r}")
 
 
 def callback(value, signature: str = "callback(history)"):

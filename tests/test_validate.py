@@ -39,7 +39,7 @@ def test_accepts_and_normalises_good_values():
     (lambda: v.fraction("volfrac", 0), r"volfrac must be a number in \(0, 1\)"),
     (lambda: v.function("fn", 42), "fn must be callable, got 42"),
     (lambda: v.function("objective", None, "objective(x)"), r"objective must be callable as objective\(x\), got None"),
-    (lambda: v.callback("plot"), r"callback must be None or callable as callback\(history\), got 'plot'"),
+    (lambda: v.callback("plot"), r"callback must be callable as callback\(history\) \(or None\), got 'plot'"),
     (lambda: v.callback(3, "callback(history, model)"), r"as callback\(history, model\)"),
     (lambda: v.tensor_2d("x", np.ones((3, 3)), "(nely, nelx)"), r"x must be a 2-D torch tensor \(nely, nelx\), got \(3, 3\)"),
     (lambda: v.tensor_2d("x", torch.ones(3)), r"x must be a 2-D torch tensor \(rows, cols\), got torch.Size\(\[3\]\)"),
