@@ -49,7 +49,7 @@ class Lecture:
 TIMES = {
     "00_start_here": Times(10, 0.2, "FAST: README memory table (tools/run_notebook.py --fast, load ~10); FULL: header"),
     "01_mnist1d": Times(60, 2.6, "FAST: header; FULL: papermill 2:33 wall, 137 s CPU, quiet machine (7590140)"),
-    "02_hamiltonian_nn": Times(35, 7.0, "FAST: header (CPU); FULL: papermill 6:58 wall, 393 s CPU, quiet (6edcd8a)"),
+    "02_hamiltonian_nn": Times(35, 7, "FAST: header (CPU); FULL: papermill 6:58 wall, 393 s CPU, quiet (6edcd8a)"),
     "03_lagrangian_nn": Times(55, 6.3, "FAST: header (CPU); FULL: papermill 6:20 wall, 360 s CPU (e042484)"),
     "04_dissipative_hnn": Times(40, 5.2, "FAST: README (run_notebook.py, 38 s at load ~10); FULL: 312 s at load ~7 (096855c)"),
     "05_action": Times(20, 0.9, "FAST: header; FULL: papermill 42-53 s wall, 17 s CPU (415a16b)"),
@@ -88,7 +88,8 @@ LECTURES = (
     Lecture("05_action", core="sections 1-6 without 5.5-5.6, the cards and the Summary",
             bonus="sections 5.5 (the Lennard-Jones gas) and 5.6 (the inner solar system, FULL only); Explore",
             study="4 hours",
-            assign=(_E(2, "differentiate the discrete action by hand: which integrator is it?", "Which integrator"),
+            assign=(_E(2, "the gradient at the last interior slice, where the last velocity counts twice",
+                       "duplicated last velocity"),
                     _E(3, "the pendulum without the energy penalty", "energy penalty to 0"))),
     Lecture("06_piecewise_node", core="sections 1-6, the cards and the Summary",
             bonus="section 7 (explore tolerance and width) and Exercise 4 (the ODE-RNN baseline)", study="5 hours",

@@ -48,7 +48,7 @@ def test_rendered_text():
     assert syllabus.ON_YOUR_FUNCTION not in syllabus.header_block("00_start_here", graded=False)
     lines = syllabus.lectures_block("05_action").splitlines()
     assert [ln.split(":**")[0] for ln in lines] == ["- **Core path", "- **Bonus / self-study", "- **Assign", "- **Times"]
-    assert "Exercise 2 (differentiate the discrete action by hand" in lines[2]
+    assert "Exercise 2 (the gradient at the last interior slice" in lines[2]
     assert "Exercise 3 (the pendulum without the energy penalty)" in lines[2]
     assert syllabus.lectures_block("00_start_here").startswith("- **00:** core path sections 1-5")
 
