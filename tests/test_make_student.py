@@ -28,6 +28,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from tests import nbimport
 
+pytest.importorskip("nbgrader", reason="needs the teach group (make student / make test install it)")
+
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("make_student", ROOT / "tools" / "make_student.py")
 ms = importlib.util.module_from_spec(_spec)

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_TAG = "solution"
@@ -65,6 +66,8 @@ def untagged_answers(nb) -> list[tuple[int, str]]:
 
 class DropSolutionCells(Preprocessor):
     """Remove the Markdown cells tagged `solution`; stop at an untagged `<details>` answer."""
+
+    enabled = Bool(True).tag(config=True)    # on when nbgrader registers the class by name
 
     def preprocess(self, nb, resources):
         name = (resources or {}).get("unique_key") or "the notebook"
