@@ -138,3 +138,45 @@ def test_pixel_pendulum_shape_range_and_motion(ns):
         pixel_pendulum(0.1, size=4)
     with pytest.raises(ValueError, match="theta must"):
         pixel_pendulum(np.nan)
+
+
+# ---------------------------------------------------------------- issue 24: the claims that were untested
+def test_the_angle_read_back_from_a_frame_is_the_rendered_angle(ns):
+    theta = np.linspace(-2.5, 2.5, 41)
+    got = ns["read_angle"](ns["pixel_pendulum"](theta).reshape(len(theta), -1))
+    assert np.abs(got - theta).max() < 0.01
+    assert abs(ns["read_angle"](ns["pixel_pendulum"](0.0).ravel())) < 1e-9     # hanging down reads 0
+
+
+class _TrueSpring(torch.nn.Module):
+    """The exact spring field H = q^2 + p^2 as a model (for numpy_field)."""
+
+    def forward(self, x):
+        return torch.stack([2 * x[..., 1], -2 * x[..., 0]], -1)
+
+
+class _Spiral(torch.nn.Module):
+    """A damped spring: it loses energy, so time reversal does not bring it back."""
+
+    def forward(self, x):
+        return torch.stack([2 * x[..., 1], -2 * x[..., 0] - 0.1 * x[..., 1]], -1)
+
+
+def test_time_reversal_brings_a_hamiltonian_field_back_and_not_a_spiral(ns):
+    assert ns["return_distance"](_TrueSpring()) < 1e-6
+    assert ns["return_distance"](_Spiral()) > 0.1
+
+
+def test_three_body_starts_are_an_equilateral_triangle_on_circular_orbits(ns):
+    system = ns["ThreeBody"](orbit_noise=0.0)
+    y0 = system.sample_initial(5, rng=0)
+    pos, mom = system.positions(y0), system.momenta(y0)
+    np.testing.assert_allclose(pos.sum(axis=1), 0, atol=1e-12)          # centre of mass at the origin
+    np.testing.assert_allclose(mom.sum(axis=1), 0, atol=1e-12)          # at rest
+    r = np.linalg.norm(pos, axis=-1)
+    assert np.all((r > 0.9 - 1e-12) & (r < 1.2 + 1e-12))
+    sides = np.linalg.norm(pos - np.roll(pos, 1, axis=1), axis=-1)
+    np.testing.assert_allclose(sides, np.sqrt(3) * r, rtol=1e-12)      # 120 degrees apart
+    accel = system.derivative(0.0, y0)[:, 6:].reshape(5, 3, 2)          # unit masses: dp/dt = acceleration
+    speed = np.linalg.norm(mom, axis=-1)
+    np.testing.assert_allclose(np.linalg.norm(accel, axis=-1), speed ** 2 / r, rtol=1e-10)   # circular: v^2 / r

@@ -15,8 +15,7 @@ NB = "03_lagrangian_nn"
 
 @pytest.fixture(scope="module")
 def ns():
-    # constants of the parameters cell that definition cells use as default arguments
-    return definitions(NB, extra={"N_TEST": 10, "SEED": 42, "BATCH": 128, "device": torch.device("cpu")})
+    return definitions(NB)   # with the parameters and setup cells (FAST sizes, on the CPU)
 
 
 def torch_lagrangian(dp):
@@ -116,3 +115,13 @@ def test_models_shapes_init_and_angle_wrapping(ns):
     dH = torch.func.vmap(grad(lambda s: hnn.net(s)[0]))(y)
     assert (dH * hnn(y)).sum(-1).abs().max() < 1e-12  # the HNN conserves its H
     assert ns["BaselineNN"](1, 16)(torch.randn(5, 2)).shape == (5, 1)
+
+
+def test_one_double_pendulum_seed_runs_and_reports_capped_errors(ns):
+    run = ns["double_pendulum_run"](seed=3, hidden=8, steps=3, n_test=2, horizon=0.05, dt=0.01)
+    assert run["seed"] == 3 and set(run["mae"]) == {"lnn", "baseline"}
+    for kind in ("lnn", "baseline"):
+        assert run["final"][kind].shape == (2,) and np.all((run["final"][kind] >= 0) & (run["final"][kind] <= 1))
+        assert run["traj"][kind].shape == run["truth"].shape == (len(run["t"]), 2, 4)
+    again = ns["double_pendulum_run"](seed=3, hidden=8, steps=3, n_test=2, horizon=0.05, dt=0.01)
+    np.testing.assert_array_equal(again["final"]["lnn"], run["final"]["lnn"])   # seeded
