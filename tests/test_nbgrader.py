@@ -96,3 +96,22 @@ def _cells(path):
 
 class _Node(dict):
     __getattr__ = dict.get
+
+
+@pytest.mark.parametrize("argv0, changes_env", [
+    ("/x/.venv/lib/python3.11/site-packages/nbgrader/__main__.py", True),   # python -m nbgrader
+    ("/x/.venv/bin/nbgrader", True),
+    ("/x/.venv/bin/jupyter-lab", False),    # nbgrader's server extensions read the file too: make lab stays FULL
+])
+def test_the_config_changes_the_environment_for_the_nbgrader_command_only(monkeypatch, argv0, changes_env):
+    from traitlets.config.loader import PyFileConfigLoader
+    for name in ("COURSE_FAST", "COURSE_RESULTS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PATH", os.environ.get("PATH", ""))       # restored afterwards
+    monkeypatch.setattr(rt.sys, "argv", [argv0, "autograde", "ps1"])
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    assert cfg.Execute.timeout == 300 and cfg.CourseDirectory.root == str(ROOT / "build" / "nbgrader")
+    assert cfg.GenerateAssignment.preprocessors[0].__name__ == "DropSolutionCells"
+    assert ("COURSE_FAST" in os.environ) == changes_env and ("COURSE_RESULTS_DIR" in os.environ) == changes_env
+    if changes_env:
+        assert os.environ["COURSE_FAST"] == "1" and "graded_results" in os.environ["COURSE_RESULTS_DIR"]
