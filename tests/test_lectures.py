@@ -160,7 +160,7 @@ def test_header_problems_name_the_notebook_and_what_differs():
     good = sync.expected_header_block("05_action", nb)
     nb["cells"][0]["source"] = "# 05\n\n" + good
     assert sync.header_problems("05_action", nb) == []
-    nb["cells"][0]["source"] = "# 05\n\n" + good.replace("FULL about 55 s", "FULL about 2 min")
+    nb["cells"][0]["source"] = "# 05\n\n" + good.replace("FULL about 40 s", "FULL about 2 min")
     assert "05_action: the header's block says" in sync.header_problems("05_action", nb)[0]
     nb["cells"][0]["source"] = "# 05\n\nRuns: FULL about 3 min.\n\n" + good
     assert "states a time outside its syllabus block: 'FULL about 3 min'" in sync.header_problems("05_action", nb)[0]

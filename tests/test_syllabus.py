@@ -41,9 +41,9 @@ def test_fmt_seconds(seconds, text):
 
 
 def test_rendered_text():
-    assert syllabus.times_text("05_action") == "FAST about 20 s, FULL about 55 s on a 2-core CPU"
+    assert syllabus.times_text("05_action") == "FAST about 10 s, FULL about 40 s on a 2-core CPU"
     block = syllabus.header_block("05_action", graded=True)
-    assert block.startswith("**Core path:** sections 1-6 without 5.5-5.6") and "**Bonus:**" in block
+    assert block.startswith("**Core path:** sections 1-4 (with the two graded exercises), 5.1-5.4, 6") and "**Bonus:**" in block
     assert "After each graded exercise, the rest of the notebook runs on your function." in block
     assert syllabus.ON_YOUR_FUNCTION not in syllabus.header_block("00_start_here", graded=False)
     lines = syllabus.lectures_block("05_action").splitlines()
