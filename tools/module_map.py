@@ -23,7 +23,7 @@ COURSE = ROOT / "course"
 NOTEBOOKS = ROOT / "notebooks"
 CONTRIBUTING = ROOT / "CONTRIBUTING.md"
 #: modules kept for a while as one-line re-exports (the coordinator deletes them)
-TRANSITIONAL = {"train": "fitting", "fea_filters": "fea"}
+TRANSITIONAL = {"train": "fitting"}
 NO_NOTEBOOK = "no notebook"
 
 
