@@ -49,18 +49,18 @@ class Lecture:
 TIMES = {
     "00_start_here": Times(10, 0.2, "FAST: README memory table (tools/run_notebook.py --fast, load ~10); FULL: header"),
     "01_mnist1d": Times(60, 2.6, "FAST: header; FULL: papermill 2:33 wall, 137 s CPU, quiet machine (7590140)"),
-    "02_hamiltonian_nn": Times(50, 9, "FAST: header 2026-12-06 (run_notebook.py, 48 s CPU at load 13); FULL: header 2026-12-06 (about 9 min of CPU)"),
-    "03_lagrangian_nn": Times(70, 8, "FAST: header 2026-12-06 (run_notebook.py, about 70 s of CPU); FULL: header 2026-12-06 (about 8 min of CPU)"),
-    "04_dissipative_hnn": Times(40, 5.2, "FAST: README (run_notebook.py, 38 s at load ~10); FULL: 312 s at load ~7 (096855c)"),
-    "05_action": Times(12, 0.63, "FAST: header 2026-12-06 (run_notebook.py, 12 s CPU, 77 s wall at load 14); FULL: header 2026-12-06 (38 s CPU)"),
-    "06_piecewise_node": Times(40, 6.1, "FAST: README (run_notebook.py, 36 s at load ~10); FULL: papermill 6:07 wall, shared (49670e6)"),
+    "02_hamiltonian_nn": Times(48.1, 9, "FAST: run_notebook.py 48.1 s CPU, 321.5 s wall, 2026-12-06; FULL: header 2026-12-06 (about 9 min of CPU)"),
+    "03_lagrangian_nn": Times(83, 8, "FAST: run_notebook.py 83.0 s CPU, 472.6 s wall, 2026-12-06; FULL: header 2026-12-06 (about 8 min of CPU)"),
+    "04_dissipative_hnn": Times(41.1, 5.2, "FAST: run_notebook.py 41.1 s CPU, 203.3 s wall, 2026-12-06; FULL: 312 s at load ~7 (096855c)"),
+    "05_action": Times(12.2, 0.63, "FAST: run_notebook.py 12.2 s CPU, 77.4 s wall, 2026-12-06; FULL: run_notebook.py 37.7 s CPU, 259.5 s wall, 2026-12-06"),
+    "06_piecewise_node": Times(67.3, 6.1, "FAST: run_notebook.py 67.3 s CPU, 309.9 s wall, 2026-12-06; FULL: papermill 6:07 wall, shared (49670e6)"),
     "07_topopt_180": Times(35, 6.1, "FAST: README (run_notebook.py, 36 s at load ~10); FULL: papermill 6.1 min, heavily shared (9d13846)"),
     "08_neural_reparam": Times(35, 5.3, "FAST: README (run_notebook.py, 35 s at load ~10); FULL: papermill 5:15 wall, 276 s CPU (e042484)"),
     "09_wings": Times(45, 3.2, "FAST: README (run_notebook.py, 42 s at load ~10); FULL: header 2026-12-06 (run_notebook.py, 194 s CPU)"),
-    "10_enigma_rnn": Times(70, 5.2, "FAST: README (run_notebook.py, 67 s at load ~10); FULL: 312 s CPU, 17 min wall under load (a7d1556)"),
-    "11_atari_saliency": Times(60, 9.1, "FAST: header 2026-12-06 (run_notebook.py, about 60 s); FULL: papermill 9.1 min at load ~4 (8f55500)"),
+    "10_enigma_rnn": Times(70, 5.63, "FAST: README (run_notebook.py, 67 s at load ~10); FULL: run_notebook.py 337.9 s CPU, 2042.0 s wall, 2026-12-06"),
+    "11_atari_saliency": Times(31.7, 9.1, "FAST: run_notebook.py 31.7 s CPU, 228.8 s wall, 2026-12-06; FULL: papermill 9.1 min at load ~4 (8f55500)"),
     "12_finite_state": Times(30, 4.5, "FAST: README (run_notebook.py, 30 s at load ~10); FULL: papermill 4:29 wall (ba50aba)"),
-    "13_cursive": Times(55, 5.2, "FAST: README (run_notebook.py, 54 s at load ~10); FULL: papermill 5:11 wall, 287 s CPU, quiet (0e34024)"),
+    "13_cursive": Times(38.4, 5.2, "FAST: run_notebook.py 38.4 s CPU, 237.9 s wall, 2026-12-06; FULL: papermill 5:11 wall, 287 s CPU, quiet (0e34024)"),
 }
 # </times>
 

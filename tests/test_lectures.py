@@ -186,15 +186,16 @@ def test_times_from_run_stats_rewrite_the_syllabus_block():
                            "FULL": {"seconds": 61.0, "cpu_seconds": 20.0, "ok": True, "when": "2026-12-06T08:10:00"}},
              "06_piecewise_node": {"FULL": {"seconds": 999, "ok": False}}}
     entries = sync.times_from_stats(stats, syllabus.TIMES)
-    assert entries["05_action"][:2] == (14.2, 1.0)
-    assert entries["05_action"][2].startswith("FAST: run_notebook.py 14.2 s wall, 9.1 s CPU, 2026-12-06")
+    assert entries["05_action"][:2] == (9.1, 0.33)                  # CPU seconds: load does not inflate them
+    assert entries["05_action"][2] == ("FAST: run_notebook.py 9.1 s CPU, 14.2 s wall, 2026-12-06; "
+                                       "FULL: run_notebook.py 20.0 s CPU, 61.0 s wall, 2026-12-06")
     t6 = syllabus.TIMES["06_piecewise_node"]
     assert entries["06_piecewise_node"] == (t6.fast_s, t6.full_min, t6.source)         # a failed run changes nothing
     text = (ROOT / "course" / "syllabus.py").read_text()
     new = sync.rewrite_times_block(text, entries)
     namespace: dict = {}
     exec(compile(new, "syllabus_rewritten", "exec"), namespace)
-    assert namespace["TIMES"]["05_action"].fast_s == 14.2 and namespace["TIMES"]["05_action"].full_min == 1.0
+    assert namespace["TIMES"]["05_action"].fast_s == 9.1 and namespace["TIMES"]["05_action"].full_min == 0.33
     assert sync.rewrite_times_block(text, sync.times_from_stats({}, syllabus.TIMES)) == text   # nothing new: same text
 
 

@@ -163,23 +163,33 @@ def sync_lectures(text: str) -> tuple[str, list[str]]:
 
 # ---- times from tools/run_notebook.py ----------------------------------------------------
 
+def _measured(run: dict) -> float:
+    """A run's time as the syllabus states it: the kernel's CPU seconds (with one torch thread,
+    the wall time of an idle machine; a shared machine's load inflates the wall time), else wall."""
+    return run.get("cpu_seconds") or run["seconds"]
+
+
 def times_from_stats(stats: dict, old: dict) -> dict:
-    """New TIMES entries (notebook -> (fast_s, full_min, source)) from build/run_stats.json."""
+    """New TIMES entries (notebook -> (fast_s, full_min, source)) from build/run_stats.json:
+    successful runs only; a notebook without one keeps its entry."""
     new = {}
     for name, t in old.items():
         runs = stats.get(name, {})
         fast, full = runs.get("FAST", {}), runs.get("FULL", {})
-        f_s = fast["seconds"] if fast.get("ok") else t.fast_s
-        u_m = round(full["seconds"] / 60, 1) if full.get("ok") else t.full_min
         if not (fast.get("ok") or full.get("ok")):
             new[name] = (t.fast_s, t.full_min, t.source)
             continue
-        parts = []
-        parts.append(f"FAST: run_notebook.py {fast['seconds']} s wall, {fast.get('cpu_seconds', 0)} s CPU, "
-                     f"{fast.get('when', '')[:10]}" if fast.get("ok") else t.source.split(";")[0])
-        parts.append(f"FULL: run_notebook.py {full['seconds']} s wall, {full.get('cpu_seconds', 0)} s CPU, "
-                     f"{full.get('when', '')[:10]}" if full.get("ok") else t.source.split(";")[-1].strip())
-        new[name] = (f_s, u_m, "; ".join(parts))
+        parts = t.source.split("; ")
+        f_s, u_m = t.fast_s, t.full_min
+        if fast.get("ok"):
+            f_s = round(_measured(fast), 1)
+            parts[0] = (f"FAST: run_notebook.py {fast.get('cpu_seconds', 0)} s CPU, {fast['seconds']} s wall, "
+                        f"{fast.get('when', '')[:10]}")
+        if full.get("ok"):
+            u_m = round(_measured(full) / 60, 2)
+            parts[-1] = (f"FULL: run_notebook.py {full.get('cpu_seconds', 0)} s CPU, {full['seconds']} s wall, "
+                         f"{full.get('when', '')[:10]}")
+        new[name] = (f_s, u_m, "; ".join([parts[0], parts[-1]]))
     return new
 
 
