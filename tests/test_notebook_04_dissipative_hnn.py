@@ -1,7 +1,7 @@
 """Notebook 04's own code, where it lives (tests/nbimport.py): the two graded exercises pass with
-their reference solutions and their checks fail on plausible wrong answers (a sign flip in J, a
-gradient taken through the time column, a missing dissipative term, no create_graph; an inverted
-or misplaced friction ratio); the models' structure (an HNN field is divergence-free, a D-HNN's
+their reference solutions and their checks fail on plausible wrong answers (the numerical split: a
+flipped Poisson sign, a missing 1/4, too few sweeps, swapped axes or parts; the D-HNN field: a sign
+flip in J, a gradient taken through the time column, a missing dissipative term, no create_graph); the models' structure (an HNN field is divergence-free, a D-HNN's
 irrotational part is curl-free); the numerical Helmholtz split; the HNN's projection floor; the
 data recipes; the Explore panel's function."""
 import numpy as np
@@ -19,7 +19,7 @@ def ns():
     return definitions(NB)
 
 
-# ---------------------------------------------------------------- exercise 1: dhnn_parts
+# ---------------------------------------------------------------- exercise 2: dhnn_parts
 def test_dhnn_parts_check_passes_with_the_reference_solution(ns):
     run_check(NB, "04_dhnn_parts_check", ns)
 
@@ -77,25 +77,50 @@ def test_dhnn_parts_check_fails_on_wrong_answers(ns, wrong):
         run_check(NB, "04_dhnn_parts_check", ns, overrides={"dhnn_parts": wrong})
 
 
-# ---------------------------------------------------------------- exercise 2: counterfactual_field
-def test_counterfactual_check_passes_with_the_reference_solution(ns):
-    run_check(NB, "04_counterfactual_field_check", ns)
+# ---------------------------------------------------------------- exercise 1: helmholtz_split
+def test_helmholtz_check_passes_with_the_reference_solution(ns):
+    run_check(NB, "04_helmholtz_split_check", ns)
 
 
-def _no_raise(rot, irr, rho_new, rho_train):
-    return rot + (rho_new / rho_train if rho_train else 1.0) * irr
+def _split(sign=-1, quarter=True, sweeps=None, swap_axes=False, swap_parts=False, rot_is_field=False, ns=None):
+    def helmholtz_split(u, v, sweeps_=1000, **kw):
+        ddx, ddy = ns["ddx"], ns["ddy"]
+        div = (ddx(v) + ddy(u)) if swap_axes else (ddx(u) + ddy(v))
+        phi = np.zeros_like(u)
+        for _ in range(sweeps_ if sweeps is None else sweeps):
+            nb = np.roll(phi, 1, 0) + np.roll(phi, -1, 0) + np.roll(phi, 1, 1) + np.roll(phi, -1, 1)
+            phi = (nb + sign * div) / (4 if quarter else 1)
+        irr = (ddx(phi), ddy(phi))
+        rot = (u, v) if rot_is_field else (u - irr[0], v - irr[1])
+        return (irr, rot) if swap_parts else (rot, irr)
+    return lambda u, v, sweeps=1000: helmholtz_split(u, v, sweeps)
 
 
-@pytest.mark.parametrize("wrong", [
-    lambda rot, irr, new, old: rot + old / new * irr if new else rot,      # inverted ratio
-    lambda rot, irr, new, old: (new / old) * (rot + irr),                   # rescales the whole field
-    lambda rot, irr, new, old: (new / old) * rot + irr,                     # rescales the rotational part
-    lambda rot, irr, new, old: rot + irr + (new - old) * irr,               # additive instead of a ratio
-    _no_raise,                                                              # no error at rho_train = 0
-], ids=["inverted", "whole-field", "rotational", "additive", "no-error"])
-def test_counterfactual_check_fails_on_wrong_answers(ns, wrong):
-    with pytest.raises(AssertionError):
-        run_check(NB, "04_counterfactual_field_check", ns, overrides={"counterfactual_field": wrong})
+def test_the_wrong_split_helper_is_right_when_nothing_is_wrong(ns):
+    run_check(NB, "04_helmholtz_split_check", ns, overrides={"helmholtz_split": _split(ns=ns)})
+
+
+@pytest.mark.parametrize("wrong", [dict(sign=1), dict(quarter=False), dict(sweeps=0), dict(sweeps=20), dict(swap_axes=True),
+                                   dict(swap_parts=True), dict(rot_is_field=True)],
+                         ids=["sign", "no-quarter", "no-sweeps", "few-sweeps", "swapped-axes", "swapped-parts", "rot-is-field"])
+def test_helmholtz_check_fails_on_wrong_answers(ns, wrong):
+    with np.errstate(all="ignore"), pytest.raises(AssertionError):
+        run_check(NB, "04_helmholtz_split_check", ns, overrides={"helmholtz_split": _split(ns=ns, **wrong)})
+
+
+def test_the_notebook_runs_on_the_students_split(ns):
+    d = ns["spring_dataset"](2.0)
+    grid, gridded = ns["to_grid"](d["x"], d["dx"])
+    right = ns["helmholtz_split"](gridded[..., 0], gridded[..., 1], 200)[1][0]
+    wrong = _split(ns=ns, sign=1)(gridded[..., 0], gridded[..., 1], 200)[1][0]
+    assert not np.allclose(right, wrong)
+
+
+def test_to_grid_spans_each_axis_separately(ns):
+    x = np.array([[0.0, -5.0], [1.0, 5.0], [0.5, 0.0]])
+    grid, _ = ns["to_grid"](x, x, size=3)
+    assert grid[..., 0].min() == 0.0 and grid[..., 0].max() == 1.0              # q from q's range
+    assert grid[..., 1].min() == -5.0 and grid[..., 1].max() == 5.0             # p from p's range
 
 
 # ---------------------------------------------------------------- the models
