@@ -1,13 +1,17 @@
 """The PC-ODE that 06_piecewise_node builds in its cells, tested where it lives (tests/nbimport.py).
 
-The two graded exercises (realised segment lengths under eps, the jump rollout) must pass with the
-reference solution, and their check cells must fail on plausible wrong answers: off-by-one lengths,
-the tolerance compared with the sum / max / RMS instead of the mean, counting non-leading frames,
-no minimum length of 1; jumps floored or ceiled instead of rounded, stepping every frame, ticking on
-the truth, not counting the first segment. The model's latent moves linearly
-(eq. 1); one jumpy teacher-forcing step runs and trains the delta-t head toward realised lengths;
-the Explore function runs headless and rejects a bad eps.
+The two graded exercises (one frame of jumpy teacher forcing, the jump rollout) must pass with the
+reference solution, and their check cells must fail on plausible wrong answers: the tolerance compared
+with the sum / max / RMS instead of the mean, the old segment one frame short, a tick that does not move
+the latent along its segment, ticking on the future frame, the new segment at tau = 0, jumping in the
+burn-in, no cap, jumpy=False ignored; jumps floored or ceiled instead of rounded, no clamp, stepping every
+frame, ticking on the truth, a rollout that never moves the latent, the first segment not marked. The rest
+of the notebook runs on the student's functions: a wrong one changes what training and evaluation give.
+The model's latent moves linearly (eq. 1); the ODE-RNN ticks every frame; the event measure and its rhythm
+control; the shipped weights (class mode) still give the metric their FULL run recorded.
 """
+import types
+
 import numpy as np
 import pytest
 import torch
@@ -15,7 +19,7 @@ import torch
 from tests.nbimport import definitions, run_check
 
 NB = "06_piecewise_node"
-EXTRA = dict(SEED=0, EPS=3e-3, BURN_IN=4, LR=1e-3, HEAD_LR=0.1, BATCH=16, MAX_SEGMENT=16, device="cpu")
+EXTRA = dict(SEED=0, EPS=3e-3, BURN_IN=4, LR=1e-3, HEAD_LR=0.1, BATCH=16, MAX_SEGMENT=16, device="cpu", width=16)
 
 
 @pytest.fixture(scope="module")
@@ -23,35 +27,49 @@ def ns():
     return definitions(NB, extra=EXTRA)
 
 
-# ------------------------------------------------------------ exercise 1: realised_lengths
-def test_realised_lengths_check_passes_with_the_reference(ns):
-    run_check(NB, "06_realised_lengths_check", ns)
+# ------------------------------------------------------------ exercise 1: jumpy_frame
+def _frame(reduce="mean", tau_shift=1, advance=True, future=False, new_tau=1.0, burn=True, cap=True, honour_jumpy=True):
+    def jumpy_frame(model, h, start, x_tick, x, t, eps=3e-3, jumpy=True, burn_in=4, max_segment=None):
+        one = x.new_ones(x.shape[1])
+        seen = x[t + 1] if future else x[t]
+        h_new = model.tick(h, (t - start) if advance else 0 * start, seen)
+        if (jumpy or not honour_jumpy) and (t >= burn_in or not burn):
+            tau = t + tau_shift - start
+            p_old = model.predict(h, x_tick, tau)
+            sq = (p_old - x[t + 1]) ** 2
+            err = {"mean": sq.mean(-1), "sum": sq.sum(-1), "max": sq.amax(-1), "rms": sq.mean(-1).sqrt()}[reduce]
+            keep = err < eps
+            if max_segment and cap:
+                keep = keep & (tau <= max_segment)
+        else:
+            keep = torch.zeros_like(one, dtype=torch.bool)
+            p_old = x[t]
+        p_new = model.predict(h_new, seen, new_tau * one)
+        tick = ~keep
+        pred = torch.where(keep[:, None], p_old, p_new)
+        return (pred, tick, torch.where(tick[:, None], h_new, h), torch.where(tick, float(t), start),
+                torch.where(tick[:, None], seen, x_tick))
+    return jumpy_frame
 
 
-def _lengths(reduce="mean", leading=True, plus_one=False, at_least_one=True):
-    def realised_lengths(sq_err, eps):
-        err = {"mean": sq_err.mean(-1), "sum": sq_err.sum(-1), "max": sq_err.amax(-1),
-               "rms": sq_err.mean(-1).sqrt()}[reduce]
-        good = (err < eps).long()
-        n = torch.cumprod(good, 0).sum(0) if leading else good.sum(0)
-        n = n + 1 if plus_one else n
-        return n.clamp(min=1) if at_least_one else n
-    return realised_lengths
+def test_jumpy_frame_check_passes_with_the_reference(ns):
+    run_check(NB, "06_jumpy_frame_check", ns)
 
 
-@pytest.mark.parametrize("wrong", [dict(reduce="sum"), dict(reduce="max"), dict(reduce="rms"), dict(leading=False),
-                                   dict(plus_one=True), dict(at_least_one=False)])
-def test_realised_lengths_check_fails_on_wrong_answers(ns, wrong):
+def test_the_wrong_frame_helper_is_right_when_nothing_is_wrong(ns):
+    run_check(NB, "06_jumpy_frame_check", ns, overrides={"jumpy_frame": _frame()})
+
+
+@pytest.mark.parametrize("wrong", [dict(reduce="sum"), dict(reduce="max"), dict(reduce="rms"), dict(tau_shift=0),
+                                   dict(advance=False), dict(future=True), dict(new_tau=0.0), dict(burn=False),
+                                   dict(cap=False), dict(honour_jumpy=False)])
+def test_jumpy_frame_check_fails_on_wrong_answers(ns, wrong):
     with pytest.raises(AssertionError):
-        run_check(NB, "06_realised_lengths_check", ns, overrides={"realised_lengths": _lengths(**wrong)})
+        run_check(NB, "06_jumpy_frame_check", ns, overrides={"jumpy_frame": _frame(**wrong)})
 
 
 # ------------------------------------------------------------ exercise 2: jump_rollout
-def test_jump_rollout_check_passes_with_the_reference(ns):
-    run_check(NB, "06_jump_rollout_check", ns)
-
-
-def _rollout(rounding="round", every_frame=False, truth=False, count_first=True):
+def _rollout(rounding="round", clamp=True, every_frame=False, truth=False, mark_first=True, advance=True):
     @torch.no_grad()
     def jump_rollout(model, x, burn_in=4, jumpy=True):
         T, B, D = x.shape
@@ -61,36 +79,74 @@ def _rollout(rounding="round", every_frame=False, truth=False, count_first=True)
         one = x.new_ones(B)
 
         def next_jump(h):
-            j = getattr(model.jump(h), rounding)().clamp(min=1)
+            j = getattr(model.jump(h), rounding)()
+            j = j.clamp(min=1) if clamp else j
             return j if (jumpy and not every_frame) else one
         start, x_tick, jump = x.new_full((B,), float(burn_in - 1)), x[burn_in - 1], next_jump(h)
-        preds, ticks = list(x[:burn_in]), one.clone() if count_first else 0 * one
+        preds = list(x[:burn_in])
+        ticked = torch.zeros(T, B, dtype=torch.bool)
+        ticked[burn_in - 1] = mark_first
         for j in range(burn_in, T):
             tau = j - start
             p = model.predict(h, x_tick, tau)
             preds.append(p)
             if j < T - 1:
-                tick = tau >= jump
+                tick = tau == jump
                 seen = x[j] if truth else p
-                h_new = model.tick(h, tau, seen)
+                h_new = model.tick(h, tau if advance else 0 * tau, seen)
                 h, x_tick = torch.where(tick[:, None], h_new, h), torch.where(tick[:, None], seen, x_tick)
                 start, jump = torch.where(tick, float(j), start), torch.where(tick, next_jump(h_new), jump)
-                ticks = ticks + tick.float()
-        return torch.stack(preds), ticks
+                ticked[j] = tick
+        return torch.stack(preds), ticked
     return jump_rollout
+
+
+def test_jump_rollout_check_passes_with_the_reference(ns):
+    run_check(NB, "06_jump_rollout_check", ns)
 
 
 def test_the_wrong_rollout_helper_is_right_when_nothing_is_wrong(ns):
     run_check(NB, "06_jump_rollout_check", ns, overrides={"jump_rollout": _rollout()})
 
 
-@pytest.mark.parametrize("wrong", [dict(rounding="floor"), dict(rounding="ceil"), dict(every_frame=True), dict(truth=True), dict(count_first=False)])
+@pytest.mark.parametrize("wrong", [dict(rounding="floor"), dict(rounding="ceil"), dict(clamp=False), dict(every_frame=True),
+                                   dict(truth=True), dict(mark_first=False), dict(advance=False)])
 def test_jump_rollout_check_fails_on_wrong_answers(ns, wrong):
     with pytest.raises(AssertionError):
         run_check(NB, "06_jump_rollout_check", ns, overrides={"jump_rollout": _rollout(**wrong)})
 
 
-# ------------------------------------------------------------ the model and training
+# ------------------------------------------------------------ the rest runs on the student's functions
+def _lines(n=16):
+    from course import piecewise_data
+    return torch.as_tensor(piecewise_data.lines(n), dtype=torch.float32)
+
+
+def _rebound(fn, ns, **overrides):
+    # the notebook's function fn, its global names looked up in ns with overrides (a student's other answer)
+    return types.FunctionType(fn.__code__, dict(ns, **overrides), fn.__name__, fn.__defaults__)
+
+
+def test_training_runs_on_the_students_jumpy_frame(ns):
+    torch.manual_seed(0)
+    model, x = ns["PCODE"](2, 16, 8), _lines()
+    wrong_step = _rebound(ns["train_step"], ns, jumpy_frame=_frame(reduce="sum"))
+    pairs = [(ns["train_step"](model, x, eps=eps)[2], wrong_step(model, x, eps=eps)[2]) for eps in (0.01, 0.1, 1.0)]
+    assert any(right != wrong for right, wrong in pairs), pairs   # the sum over dims breaks segments the mean keeps
+
+
+def test_evaluation_runs_on_the_students_rollout(ns):
+    torch.manual_seed(0)
+    model, x = ns["PCODE"](2, 16, 8), _lines(8)
+    with torch.no_grad():
+        model.dt_head.bias.fill_(1.7)             # jumps of 2.7 frames: round 3, floor 2
+        model.dt_head.weight.zero_()
+    right = ns["evaluate"](model, x)["ticks"]
+    wrong = _rebound(ns["evaluate"], ns, jump_rollout=_rollout(rounding="floor"))(model, x)["ticks"]
+    assert right == 6.0 and wrong == 9.0        # ceil(17 / 3), ceil(17 / 2)
+
+
+# ------------------------------------------------------------ the model, training and the event measure
 def test_latent_moves_linearly_between_ticks(ns):
     torch.manual_seed(0)
     model = ns["PCODE"](2, 16, 8)
@@ -105,6 +161,19 @@ def test_latent_moves_linearly_between_ticks(ns):
         ns["PCODE"](2, 16, 7)
 
 
+def test_odernn_advances_with_rk4_and_ticks_every_frame(ns):
+    torch.manual_seed(0)
+    model = ns["ODERNN"](2, 16, 8)
+    h = torch.randn(3, 8)
+    assert torch.allclose(model.advance(h, torch.zeros(3)), h)
+    with torch.no_grad():                                                        # f = 0: the PC-ODE's straight line
+        for p in model.f.parameters():
+            p.zero_()
+    assert torch.allclose(model.advance(h, torch.full((3,), 2.0)), ns["PCODE"].advance(model, h, torch.full((3,), 2.0)))
+    e = ns["evaluate"](model, torch.rand(21, 5, 2), jumpy=False)
+    assert e["ticks"] == 17 and e["horizon"] == 17 and e["pred"].shape == (21, 5, 2)
+
+
 def test_training_step_runs_and_the_gru_baseline_never_jumps(ns):
     torch.manual_seed(0)
     x = torch.as_tensor(np.linspace(0, 1, 21)[:, None, None] * np.ones((1, 8, 2)), dtype=torch.float32)
@@ -113,16 +182,28 @@ def test_training_step_runs_and_the_gru_baseline_never_jumps(ns):
     assert mean_dt == 1.0 and np.isfinite(mse)
     loss.backward()
     assert model.dt_head.weight.grad is not None
-    _, _, mean_dt = ns["train_step"](model, x, eps=1e9, jumpy=True)               # everything within tolerance
-    assert mean_dt == 17.0                                                      # one segment after the burn-in
+    loss, _, mean_dt = ns["train_step"](model, x, eps=1e9, jumpy=True)           # everything within tolerance
+    assert mean_dt == 17.0 and torch.isfinite(loss)                             # one (open) segment after the burn-in
 
 
-def test_evaluate_counts_every_frame_for_the_gru(ns):
-    torch.manual_seed(0)
-    model = ns["PCODE"](2, 16, 8)
-    x = torch.rand(21, 5, 2)
-    e = ns["evaluate"](model, x, jumpy=False)
-    assert e["ticks"] == 17 and e["horizon"] == 17 and e["pred"].shape == x.shape
+def test_segment_lengths_count_frames_to_the_next_tick(ns):
+    ticks = torch.tensor([[1, 1], [0, 1], [0, 0], [1, 0], [0, 0]], dtype=torch.bool)   # (T-1 = 5, B = 2)
+    assert ns["segment_lengths"](ticks)[:, 0].tolist() == [3, 2, 1, 2, 1]
+    assert ns["segment_lengths"](ticks)[[0, 1], 1].tolist() == [1, 4]
+
+
+def test_event_shares_and_the_rhythm_control(ns):
+    T = 20
+    events = torch.zeros(T, 1, dtype=torch.bool)
+    events[[8, 15], 0] = True
+    ticked = torch.zeros(T, 1, dtype=torch.bool)
+    ticked[[3, 9, 15], 0] = True                                                # frame 3: the forced start, ignored
+    assert ns["event_shares"](ticked, events, first=3) == (1.0, 1.0)
+    ticked[12, 0] = True
+    assert ns["event_shares"](ticked, events, first=3) == (1.0, 2 / 3)
+    control = ns["rhythm_like"](ticked, first=3)
+    assert control[4:].sum() == 3 and control[:4].sum() == 0
+    assert control[:, 0].nonzero()[:, 0].tolist() == [7, 11, 15]               # evenly spaced over frames 4..19
 
 
 def test_explore_runs_headless_and_rejects_bad_eps(ns):
@@ -133,3 +214,17 @@ def test_explore_runs_headless_and_rejects_bad_eps(ns):
     assert set(out) == {"mse", "ticks", "mean_dt"} and 1 <= out["ticks"] <= 17
     with pytest.raises(ValueError, match="eps must be"):
         ns["explore"](eps=0.0, steps=1, live=False)
+
+
+# ------------------------------------------------------------ class mode: the shipped weights
+@pytest.mark.parametrize("task,label,make", [("Billiards1D", "pcode", "billiards1d"), ("Ball", "pcode", "bouncing_ball")])
+def test_shipped_weights_reproduce_their_recorded_metric(ns, task, label, make):
+    from course import piecewise_data, weights
+    name = f"06_{task.lower()}_{label}"
+    info = weights.provenance(name)
+    model = ns["PCODE"](1 if task == "Ball" else 4, info["settings"]["width"], info["settings"]["width"])
+    weights.load_weights(model, name)
+    test = torch.as_tensor(piecewise_data.split(getattr(piecewise_data, make)(2000, seed=0))[1], dtype=torch.float32)
+    e = ns["evaluate"](model, test)
+    assert e["mse"] == pytest.approx(info["cards"]["test_mse"], rel=1e-3)
+    assert e["ticks"] == pytest.approx(info["cards"]["ticks"], rel=1e-3)
