@@ -14,8 +14,8 @@ in), and hands them to `race`, which:
 - checks that the two computed the same thing (`same` returns a sentence, or raises).
 
 `--save` writes the result to benchmarks/results/<race>.json with the machine, the load and
-the date; README's speed table is rendered from those files (`python benchmarks/race.py`),
-and tests/test_readme.py checks that README shows the rendered table.
+the date; README's speed table is rendered from those files (`python benchmarks/race.py
+--readme` writes it there), and tests/test_readme.py checks that README shows that table.
 """
 from __future__ import annotations
 
@@ -168,5 +168,18 @@ def add_original_to_path(directory: Path, *subfolders: str) -> None:
             sys.path.insert(0, path)
 
 
-if __name__ == "__main__":   # python benchmarks/race.py: the table README shows
+README_START, README_END = "<!-- speed table: python benchmarks/race.py -->", "<!-- /speed table -->"
+
+
+def write_readme(readme: Path = ROOT / "README.md") -> None:
+    """Put the rendered table between README's speed-table markers."""
+    text = readme.read_text()
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_START}\n{table()}\n{README_END}{tail}")
+
+
+if __name__ == "__main__":   # python benchmarks/race.py [--readme]: the table README shows
+    if "--readme" in sys.argv:
+        write_readme()
     print(table())

@@ -43,3 +43,11 @@ def test_ci_commands_are_make_targets():
         assert command.startswith("make "), f".ci/run runs {command!r}: CI runs make targets only"
         target = command.split()[1]
         assert re.search(rf"^{re.escape(target)}:", make, re.M), f"the Makefile has no target {target}"
+
+
+def test_readme_speed_table_is_the_one_the_saved_races_render():
+    import sys
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import race
+    block = README.split("<!-- speed table: python benchmarks/race.py -->", 1)[1].split("<!-- /speed table -->", 1)[0]
+    assert block.strip() == race.table().strip(), "README's speed table is stale: paste `python benchmarks/race.py`"
