@@ -131,33 +131,6 @@ def stub_functions(source: str, ns: dict) -> list:
     return found
 
 
-def run_tolerant(source: str, ns: dict, where: str, tries: int = 10) -> None:
-    """exec `source` in `ns`; a name that only a plain (non-definition) cell makes, such as a
-    default argument `lr=LR`, is stood in for by a mock so that the definitions still happen."""
-    for _ in range(tries):
-        try:
-            exec(compile(source, where, "exec"), ns)
-            return
-        except NameError as err:
-            if err.name is None or err.name in ns:
-                raise
-            ns[err.name] = mock.MagicMock(name=err.name)
-    raise AssertionError(f"{where}: more than {tries} names missing")
-
-
-def definitions(path: Path) -> dict:
-    """The notebook's definition cells (tests/nbimport's choice of cells), each run on its own:
-    one that fails (it needs a name made by a plain cell) is left out."""
-    ns: dict = {"__name__": f"notebook_{path.stem}"}
-    for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type == "code" and nbimport.is_definition_cell(cell.source):
-            try:
-                run_tolerant(cell.source, ns, f"<{path.stem}>")
-            except Exception:
-                pass
-    return ns
-
-
 def exercise_raises(ns: dict, exercise: str, check: str, where: str) -> str:
     """Run the student's exercise cell, then its check cell, in `ns`.
 
@@ -166,7 +139,7 @@ def exercise_raises(ns: dict, exercise: str, check: str, where: str) -> str:
     function is called with mock arguments instead and must raise NotImplementedError.
     Returns how it was shown ("cell", "check" or "direct call")."""
     try:
-        run_tolerant(exercise, ns, f"<{where} exercise>")
+        exec(compile(exercise, f"<{where} exercise>", "exec"), ns)
     except NotImplementedError:  # a solution cell without delimiters: nbgrader stubs the whole cell
         return "cell"
     try:
@@ -359,13 +332,12 @@ def course_copies(tmp_path_factory):
     return out, time.perf_counter() - t0, status
 
 
-def test_make_student_copies_every_notebook_in_seconds(course_copies):
+def test_make_student_copies_every_notebook(course_copies):
     out, seconds, status = course_copies
     missing = sorted({p.name for p in NOTEBOOKS} - {p.name for p in out.glob("*.ipynb")})
     assert status == 0 and not missing, (
         f"make student wrote no copy of {missing}: an untagged <details> answer (its message names the cell); "
         "fix: python tools/make_student.py --tag-solutions notebooks/NN_name.ipynb")
-    assert seconds < 60, f"make student took {seconds:.0f} s"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -389,8 +361,7 @@ def test_course_student_copy(course_copies, path, monkeypatch):
         pytest.skip(f"{path.stem} has no graded exercise yet")
     assert pairs, f"{path.stem}: no exercise is followed by its check cell"
     monkeypatch.setenv("COURSE_FAST", "1")
-    monkeypatch.chdir(path.parent)  # as in the notebook: relative paths resolve from notebooks/
-    ns = definitions(path)
+    ns = nbimport.definitions(path)
     for i, j in pairs:
         exercise_raises(ns, student.cells[i].source, student.cells[j].source,
                         f"{path.stem}:{_meta(student.cells[i])['grade_id']}")
