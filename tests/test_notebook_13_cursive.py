@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from course import strokes
+from course import glyph_reader, strokes, weights
 from course.polar_tokens import CharVocab, PolarTokenizer
 from tests.nbimport import definitions, run_check
 
@@ -42,6 +42,10 @@ def _encode_variant(kind):
         if kind == "nearest bin":
             a = np.abs(theta[:, None] - theta_bins).argmin(1)
             d = np.abs(r[:, None] - r_bins).argmin(1)
+        elif kind == "old 219-interval bins":
+            edges = np.linspace(-np.pi, np.pi, A)
+            a = np.clip(np.digitize(theta, edges) - 1, 0, A - 1)
+            d = np.clip(np.digitize(r, r_bins) - 1, 0, R - 1)
         else:
             a = np.clip(np.digitize(theta, theta_bins) - 1, 0, A - 1)
             d = np.clip(np.digitize(r, r_bins) - 1, 0, R - 1)
@@ -53,11 +57,37 @@ def _encode_variant(kind):
     return wrong
 
 
-@pytest.mark.parametrize("kind", ["swapped atan2", "nearest bin", "pen flag inverted", "distance first",
-                                  "no angle offset"])
+WRONG_ENCODINGS = ["swapped atan2", "nearest bin", "pen flag inverted", "distance first", "no angle offset",
+                   "old 219-interval bins"]
+
+
+@pytest.mark.parametrize("kind", WRONG_ENCODINGS)
 def test_polar_check_fails_on_wrong_answers(ns, kind):
     with pytest.raises(AssertionError):
         run_check(NB, "13_polar_encode_check", ns, overrides={"polar_encode": _encode_variant(kind)})
+
+
+def _round_trip(ns, encoder, monkeypatch):
+    monkeypatch.setitem(ns, "tok", PolarTokenizer(encoder=encoder))
+    bank = strokes.word_bank(8, seed=2, step=0.024, min_len=2, max_len=5)
+    return ns["round_trip_stats"]([(bank[i], bank[i + 1]) for i in range(0, 8, 2)], np.random.default_rng(0))
+
+
+def test_the_notebook_tokenizer_runs_on_the_students_function(ns, monkeypatch):
+    pens, drifts = _round_trip(ns, ns["polar_encode"], monkeypatch)
+    assert pens and drifts.max() < 0.06
+    # a wrong polar_encode changes what the notebook measures later (the round trip, the training data)
+    for kind in ["pen flag inverted", "swapped atan2"]:
+        try:
+            pens, drifts = _round_trip(ns, _encode_variant(kind), monkeypatch)
+        except ValueError:          # the tokenizer refuses the tokens
+            continue
+        assert not pens or drifts.max() > 0.1, kind
+    monkeypatch.setitem(ns, "tok", PolarTokenizer(encoder=_encode_variant("pen flag inverted")))
+    x, c, y = ns["reference_batch"](256)
+    monkeypatch.setitem(ns, "tok", PolarTokenizer(encoder=ns["polar_encode"]))
+    x2, _, _ = ns["reference_batch"](256)
+    assert x.shape == x2.shape and not torch.equal(x, x2)
 
 
 def _attention_variant(kind):
@@ -81,6 +111,38 @@ def _attention_variant(kind):
 def test_attention_check_fails_on_wrong_answers(ns, kind):
     with pytest.raises(AssertionError):
         run_check(NB, "13_attention_check", ns, overrides={"attention": _attention_variant(kind)})
+
+
+def test_shipped_transformer_reproduces_its_recorded_loss(ns, monkeypatch):
+    """data/weights/13_cursive_gpt.pt: the loss on the fixed reference batch, as its FULL run recorded it."""
+    monkeypatch.setitem(ns, "tok", PolarTokenizer(encoder=ns["polar_encode"]))
+    info = weights.provenance("13_cursive_gpt")
+    cfg = ns["GPTConfig"](n_layer=info["settings"]["n_layer"], block_size=info["settings"]["block"])
+    model = ns["CursiveGPT"](cfg)
+    weights.load_weights(model, "13_cursive_gpt")
+    batch = ns["reference_batch"](256, info["settings"]["step"])
+    loss = ns["batch_loss"](model, batch)
+    assert loss == pytest.approx(info["cards"]["reference_batch_loss"], abs=0.01)
+    assert loss < 0.6 * math.log(525)                       # a trained model, not a fresh one
+    # the student's attention runs inside it: a wrong one changes the loss
+    monkeypatch.setitem(ns, "attention", _attention_variant("no scale"))
+    assert abs(ns["batch_loss"](model, batch) - loss) > 0.01
+
+
+def test_shipped_reader_reproduces_its_recorded_accuracy(ns, monkeypatch):
+    """data/weights/13_glyph_reader.pt: the reading accuracy on the fixed rendered words."""
+    monkeypatch.setitem(ns, "tok", PolarTokenizer(encoder=ns["polar_encode"]))
+    info = weights.provenance("13_glyph_reader")
+    reader = glyph_reader.GlyphReader(width=info["settings"]["width"])
+    weights.load_weights(reader, "13_glyph_reader")
+    acc = ns["reference_reading_accuracy"](reader)
+    assert acc == pytest.approx(info["cards"]["reference_reading_accuracy"], abs=0.02)
+    assert acc > 0.8
+
+
+def test_legibility_measures_compare_readings_with_prompts(ns):
+    assert ns["cross_accuracy"]({0: ["ab", "cd"]}, ["ab", "cd"]) == 0.0
+    assert glyph_reader.char_accuracy("hel", "hello world") == pytest.approx(3 / 11)
 
 
 def test_paper_configuration_has_442496_parameters(ns):
