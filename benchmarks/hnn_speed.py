@@ -28,7 +28,7 @@ import race  # noqa: E402
 sys.path.insert(0, str(race.ROOT))
 from tools.nbimport import definitions  # noqa: E402
 
-from course.train import fit  # noqa: E402
+from course.fitting import fit  # noqa: E402
 
 
 def spring_data(seed=0):

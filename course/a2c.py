@@ -4,7 +4,7 @@ Greydanus et al. (2018, arXiv 1711.00138) explain A3C agents (baby-a3c: a CNN, a
 cell, an actor and a critic head); Koul et al. (2018, arXiv 1811.12530) quantise the memory
 of the same kind of agent. The course trains that agent on `course.catch` (80x80 frames,
 Catch stands in for Atari, whose training takes hours) with synchronous A2C over vectorised
-games instead of A3C worker processes. This module is plumbing, like `course.train`: the
+games instead of A3C worker processes. This module is plumbing, like `course.fitting`: the
 papers' methods (perturbation saliency, quantised bottlenecks) are written in the notebooks.
 
 API (stable: 11 and 12 both use it)
@@ -23,7 +23,7 @@ API (stable: 11 and 12 both use it)
 - `train(settings=None, *, device, callback, progress, **changes) -> (model, History)`: A2C with
   n-step bootstrapped returns, an entropy bonus, truncated BPTT over the n steps, memory reset
   where a game restarts, on `Settings` (default) with `changes` applied (`train(frames=1000)`).
-  History (`course.train.History`) logs per `eval_every` updates: 'frames', 'catch_rate' (of
+  History (`course.fitting.History`) logs per `eval_every` updates: 'frames', 'catch_rate' (of
   the sampling policy over that window), 'loss', 'entropy'; `callback(history, model)` runs
   after each log (live plots, checkpoints along the way).
 - `policy(model, greedy=True) -> fn(frames, done) -> actions`: a stateful player for
@@ -53,7 +53,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import catch, validate
-from .train import History
+from .fitting import History
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "build" / "checkpoints"
 
@@ -233,8 +233,7 @@ def train(settings: Settings | None = None, *, device: torch.device | str = "cpu
         (model in eval mode, History with 'frames', 'catch_rate', 'loss', 'entropy').
     """
     cfg = _settings(settings, changes)
-    if callback is not None and not callable(callback):
-        raise ValueError(f"callback must be callable as callback(history, model), got {callback!r}")
+    validate.callback(callback, "callback(history, model)")
     frames, n_envs, n_step, lr, gamma = cfg.frames, cfg.n_envs, cfg.n_step, cfg.lr, cfg.gamma
     seed, hidden, eval_every = cfg.seed, cfg.hidden, cfg.eval_every
     gen = torch.Generator().manual_seed(seed)
