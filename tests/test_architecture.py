@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
-PLUMBING = {"runtime", "fitting", "train", "plots", "widgets", "results", "report", "catalog", "validate",
+PLUMBING = {"runtime", "fitting", "plots", "widgets", "results", "report", "catalog", "validate",
             "blur", "sweep", "weights", "syllabus"}
 # Top-level modules ('fea') and modules of sub-packages ('physics.systems'); a sub-package
 # counts as one domain ('physics') for the import rules.

@@ -41,7 +41,7 @@ def test_write_fixes_a_drifted_column():
 
 def test_notebook_uses_every_import_style(tmp_path, monkeypatch):
     code = ["import course\nimport course.weights\nfrom course import mnist1d, plots\n",
-            "from course.train import History\nfrom course.physics.systems import Pendulum\n",
+            "from course.fitting import History\nfrom course.physics.systems import Pendulum\n",
             "x = course.setup(seed=0)\ny = course.blur.gaussian_blur\n'course.shapes in a string'\n# course.ciphers\n",
             "%matplotlib inline\nfrom course import fea, show_source\n"]
     cells = [{"cell_type": "code", "metadata": {}, "source": c, "outputs": []} for c in code]

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "course"
 NOTEBOOKS = ROOT / "notebooks"
 CONTRIBUTING = ROOT / "CONTRIBUTING.md"
-#: modules kept for a while as one-line re-exports (the coordinator deletes them)
-TRANSITIONAL = {"train": "fitting"}
+#: modules kept for a while as one-line re-exports of their new names ({old: new}; none now)
+TRANSITIONAL: dict[str, str] = {}
 NO_NOTEBOOK = "no notebook"
 
 
