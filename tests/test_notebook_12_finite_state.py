@@ -4,17 +4,19 @@ The two graded exercises (the ternary activation with its straight-through gradi
 minimisation by partition refinement) pass with the reference solutions and their checks fail on
 plausible wrong answers; known DFAs minimise to their known sizes; the don't-care minimiser agrees
 with exact minimisation on complete machines; an extracted machine computes exactly what the
-network with its bottleneck computes; the Explore function runs.
+network with its bottleneck computes; the Explore function runs. A wrong student function changes
+what the notebook computes later (the cells run on it); the shipped weights of the FULL run
+(class mode: section 9's mode counters, section 10's Catch QBNs) still give their recorded cards.
 """
 import numpy as np
 import pytest
 import torch
 
-from course import memory_tasks
+from course import memory_tasks, weights
 from tests.nbimport import definitions, run_check
 
 NB = "12_finite_state"
-EXTRA = dict(QBN_LR=3e-3, TEST_MAX_LEN=50, SEED=0)
+EXTRA = dict(QBN_LR=3e-3, TEST_MAX_LEN=50, SEED=0, HIDDEN=32)
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +180,76 @@ def test_explore_runs_and_reports(ns):
     out = ns["explore"](grammar=1, bits=4, finetune=20, rnn_steps=30, qbn_steps=20, show=False)
     assert set(out) == {"rnn_acc", "mmn_acc", "states", "min_states", "machine_acc"}
     assert 1 <= out["min_states"] <= out["states"]
+
+
+# ---------------------------------------------------------------- the notebook runs on the student's functions
+def _binary_ste(x):                           # a plausible wrong tau: sign with a straight-through gradient
+    y = torch.tanh(x)
+    return y + (torch.sign(y) - y).detach()
+
+
+def test_a_wrong_ternary_tanh_changes_the_extracted_machine(ns):
+    torch.manual_seed(0)
+    policy, qbn = ns["GRUPolicy"](2, 2, 16), ns["QBN"](16, 4)
+    strings, _ = memory_tasks.sample_strings(4, 200, max_len=15, min_len=0, seed=1)
+    right = ns["tomita_machine"](policy, qbn, strings)
+    saved = ns["ternary_tanh"]
+    try:
+        ns["ternary_tanh"] = _binary_ste             # what QBN.encode calls: the student's function
+        wrong = ns["tomita_machine"](policy, qbn, strings)
+        codes = qbn.encode(torch.randn(50, 16))
+    finally:
+        ns["ternary_tanh"] = saved
+    assert 0.0 not in codes.unique().tolist()
+    assert len(wrong["table"]) != len(right["table"])
+
+
+def test_a_wrong_minimise_changes_the_minimised_machine(ns):
+    # minimise_partial (every result of sections 7-10) starts from the student's minimise
+    table, actions, start = blown_up(4, 4, seed=4)
+    right = ns["minimise_partial"](table, actions)
+    saved = ns["minimise"]
+    try:
+        ns["minimise"] = no_action_split
+        wrong = ns["minimise_partial"](table, actions)
+    finally:
+        ns["minimise"] = saved
+    strings, labels = memory_tasks.sample_strings(4, 200, max_len=20, min_len=0, seed=4)
+    acc = lambda block: (lambda mm: ns["machine_accuracy"](mm["table"], mm["actions"], mm["start"], strings, labels))(
+        ns["quotient"](dict(table=table, actions=actions, start=start), np.asarray(block)))
+    assert acc(right) == 1.0 and acc(wrong) < 1.0
+
+
+# ---------------------------------------------------------------- class mode: shipped weights still give their cards
+def _shipped(name):
+    return (weights.shipped_dir() / f"{name}.pt").exists()
+
+
+@pytest.mark.parametrize("variant", memory_tasks.VARIANTS)
+def test_shipped_mode_counter_weights_reproduce_their_cards(ns, variant):
+    name = f"12_mce_{variant}"
+    if not _shipped(name):
+        pytest.skip(f"{name}.pt not shipped")
+    info = weights.provenance(name)
+    bundle = ns["mce_bundle"](info["settings"]["bits_h"], info["settings"]["bits_f"])
+    weights.load_weights(bundle, name)
+    obs, _ = (torch.as_tensor(a) for a in memory_tasks.mode_counter(variant, 64, 300, seed=0))
+    test_obs, test_modes = (torch.as_tensor(a) for a in memory_tasks.mode_counter(variant, 20, 300, seed=100))
+    r = ns["mce_extract"](bundle, obs, test_obs, test_modes)
+    assert abs(r["machine_acc"] - info["cards"]["machine_acc"]) <= 0.01
+    assert (r["H"], r["O"]) == (info["cards"]["H"], info["cards"]["O"])
+
+
+def test_shipped_catch_qbns_reproduce_their_machine(ns):
+    if not (_shipped("12_catch_qbns") and _shipped("11_catch_agent")):
+        pytest.skip("12_catch_qbns.pt or 11_catch_agent.pt not shipped")
+    from course import a2c
+    info = weights.provenance("12_catch_qbns")
+    agent = a2c.ActorCritic(hidden=a2c.Settings().hidden)
+    weights.load_weights(agent, "11_catch_agent")
+    bh, bf = info["settings"]["bits_h"], info["settings"]["bits_f"]
+    qbns = torch.nn.ModuleDict(dict(hqbn=ns["QBN"](agent.hidden, bh), fqbn=ns["QBN"](a2c.features(), bf, out="linear")))
+    weights.load_weights(qbns, "12_catch_qbns")
+    cm = ns["catch_machine"](agent.eval(), qbns["hqbn"], qbns["fqbn"], steps=1500)
+    _, n_h, n_o = ns["minimise_mce"](cm)
+    assert (n_h, n_o) == (info["cards"]["H"], info["cards"]["O"])
