@@ -50,7 +50,7 @@ TIMES = {
     "00_start_here": Times(10, 0.2, "FAST: README memory table (tools/run_notebook.py --fast, load ~10); FULL: header"),
     "01_mnist1d": Times(60, 2.6, "FAST: header; FULL: papermill 2:33 wall, 137 s CPU, quiet machine (7590140); the generator-in-cells version: run_notebook.py 386 s CPU at load 12-15 (3ab1075), CPU inflated by the load"),
     "02_hamiltonian_nn": Times(48.1, 14, "FAST: run_notebook.py 48.1 s CPU, 321.5 s wall, 2026-12-06; FULL: run_notebook.py 838 s CPU, 3298 s wall at load 10-15 (59066b7): the run with Bonus C-D, not yet timed on a quiet machine (393 s CPU before them)"),
-    "03_lagrangian_nn": Times(83, 8, "FAST: run_notebook.py 83.0 s CPU, 472.6 s wall, 2026-12-06; FULL: header 2026-12-06 (about 8 min of CPU)"),
+    "03_lagrangian_nn": Times(83, 16.3, "FAST: run_notebook.py 83.0 s CPU, 472.6 s wall, 2026-12-06 (before its rollouts were shortened); FULL: run_notebook.py 977.5 s CPU of the kernel and its two seed processes, 1666.6 s wall at load ~5, 2026-12-06: over the 10-minute budget as measured under load; no quiet run yet"),
     "04_dissipative_hnn": Times(41, 4.3, "FAST: run_notebook.py 41 s CPU, 203 s wall at load 13; FULL: run_notebook.py 255 s CPU, 1506 s wall at load ~14 (a183cca)"),
     "05_action": Times(12.2, 0.63, "FAST: run_notebook.py 12.2 s CPU, 77.4 s wall, 2026-12-06; FULL: run_notebook.py 37.7 s CPU, 259.5 s wall, 2026-12-06"),
     "06_piecewise_node": Times(55, 5.7, "FAST: run_notebook.py 55 s CPU with shipped weights, 244 s wall at load 13; FULL: run_notebook.py 344 s CPU, 2000 s wall at load ~14 (e7d1cf0)"),
@@ -59,7 +59,7 @@ TIMES = {
     "09_wings": Times(45, 3.2, "FAST: README (run_notebook.py, 42 s at load ~10); FULL: header 2026-12-06 (run_notebook.py, 194 s CPU)"),
     "10_enigma_rnn": Times(44.4, 5.63, "FAST: run_notebook.py 44.4 s CPU, 208.0 s wall, 2026-12-06; FULL: run_notebook.py 337.9 s CPU, 2042.0 s wall, 2026-12-06"),
     "11_atari_saliency": Times(31.7, 9.1, "FAST: run_notebook.py 31.7 s CPU, 228.8 s wall, 2026-12-06; FULL: papermill 9.1 min at load ~4 (8f55500)"),
-    "12_finite_state": Times(30, 4.5, "FAST: README (run_notebook.py, 30 s at load ~10); FULL: papermill 4:29 wall (ba50aba)"),
+    "12_finite_state": Times(43.5, 11.4, "FAST: run_notebook.py 43.5 s CPU, 87.9 s wall at load 5, 2026-12-06 (92d613e); FULL: run_notebook.py 681.1 s CPU, 1367 s wall at load 10-12, 2026-12-06 (ad8b7bb): over the 10-minute budget as measured under load; no quiet run yet"),
     "13_cursive": Times(45, 9.6, "FAST: run_notebook.py 38.4/44.5 s CPU (238/151 s wall at load 15/11), 2026-12-06; FULL: run_notebook.py 578 s CPU, 2868 s wall at load ~15 (fcbfff0)"),
 }
 # </times>
