@@ -148,15 +148,16 @@ def _cell(side: dict, unit: str) -> str:
 
 def table(folder: Path = RESULTS) -> str:
     """README's speed table, from the saved races (thread count in brackets)."""
-    lines = ["| race | unit | ours, min (threads) | original, min (threads) | as shipped | best vs best | same result |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| race | unit | ours, min (threads) | original, min (threads) | as shipped | best vs best | same result "
+             "| load, date |", "|---|---|---|---|---|---|---|---|"]
     for path in sorted(Path(folder).glob("*.json")):
         r = json.loads(path.read_text())
         if "original" not in r["sides"]:
             continue
         lines.append(f"| {r['what']} | {r['unit']} | {_cell(r['sides']['ours'], r['unit'])} | "
-                     f"{_cell(r['sides']['original'], r['unit'])} | {r.get('as_shipped', float('nan')):.1f}x | "
-                     f"{r['best_vs_best']:.1f}x | {r['same']} |")
+                     f"{_cell(r['sides']['original'], r['unit'])} | "
+                     f"{format(r['as_shipped'], '.1f') + 'x' if 'as_shipped' in r else '—'} | "
+                     f"{r['best_vs_best']:.1f}x | {r['same']} | {r['load'][0]:.1f}, {r['date']} |")
     return "\n".join(lines)
 
 

@@ -62,6 +62,6 @@ def test_table_lists_saved_races(tmp_path):
     side = {"1": {"min": 2.0, "median": 2.0, "all": [2.0]}}
     (tmp_path / "a.json").write_text(json.dumps({"race": "a", "what": "toy race", "unit": "s", "sides": {
         "ours": side, "original": {"1": {"min": 6.0, "median": 6.0, "all": [6.0]}}}, "as_shipped": 3.0,
-        "best_vs_best": 3.0, "same": "equal"}))
+        "best_vs_best": 3.0, "same": "equal", "load": [0.5, 0.4, 0.3], "date": "2026-12-06"}))
     table = race.table(tmp_path)
-    assert "| toy race | s | 2 (1) | 6 (1) | 3.0x | 3.0x | equal |" in table
+    assert "| toy race | s | 2 (1) | 6 (1) | 3.0x | 3.0x | equal | 0.5, 2026-12-06 |" in table
