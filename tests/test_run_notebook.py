@@ -43,3 +43,19 @@ def test_full_runs_record_and_fast_runs_do_not(monkeypatch):
     monkeypatch.delenv("COURSE_RECORD", raising=False)
     assert run_notebook._kernel_env(fast=False)["COURSE_RECORD"] == "1"
     assert "COURSE_RECORD" not in run_notebook._kernel_env(fast=True)
+
+
+def test_kernel_peak_is_the_kernels_own_not_its_parents(tmp_path):
+    """ru_maxrss survives execve: a kernel started by a big process (pytest after many tests)
+    would report the parent's peak. The probe reads the kernel's own high-water mark."""
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("FAST = True", metadata={"tags": ["parameters"]}),
+                                         nbformat.v4.new_code_cell("x = 1")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "98_tiny.ipynb"
+    nbformat.write(nb, path)
+    ballast = bytearray(800 * 2 ** 20)
+    ballast[::4096] = b"\x01" * len(ballast[::4096])        # touch every page: an 800 MB parent
+    stats = run_notebook.run(path, fast=True, out=tmp_path / "out.ipynb")
+    del ballast
+    assert stats["ok"] and stats["peak_mb"] < 600, stats

@@ -46,6 +46,11 @@ except ImportError:                                       # Windows: psutil's pe
     _times = _psutil.Process().cpu_times()
     _peak = {{"kernel": getattr(_psutil.Process().memory_info(), "peak_wset", 0), "children": 0,
               "cpu_s": _times.user + _times.system}}
+try:    # Linux: ru_maxrss survives execve, so a kernel started by a big process inherits its peak;
+    with open("/proc/self/status") as _f:     # VmHWM is this process image's own high-water mark
+        _peak["kernel"] = next(int(_l.split()[1]) * 1024 for _l in _f if _l.startswith("VmHWM:"))
+except (OSError, StopIteration, ValueError):
+    pass
 print("{MARK}", _json.dumps(_peak))
 """
 MIB = 2 ** 20
