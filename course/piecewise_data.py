@@ -44,6 +44,16 @@ def circles(n: int = 10_000, step: float = 0.3, turns: float = 1.45, seed: int =
     return np.stack([r * np.cos(theta), r * np.sin(theta)], -1)
 
 
+def _box_args(n, steps, every, dt, radius, seed):
+    """The checked arguments of a ball-in-a-box simulation (billiards1d, bouncing_ball), and its generator."""
+    n, steps, every = (validate.positive_int(k, v) for k, v in [("n", n), ("steps", steps), ("every", every)])
+    dt = validate.number("dt", dt, lo=0, hi=0.05, lo_open=True)
+    radius = validate.number("radius", radius, lo=0, hi=0.2, lo_open=True)
+    if steps < every:
+        raise ValueError(f"steps must be >= every ({every}), got {steps}")
+    return n, steps, every, dt, radius, np.random.default_rng(validate.integer("seed", seed, lo=0))
+
+
 def billiards1d(n: int = 2_000, steps: int = 225, every: int = 5, dt: float = 0.01,
                 radius: float = 0.1, seed: int = 0) -> np.ndarray:
     """Two balls bouncing on a vertical line in the unit box (notebook 06's Billiards1D).
@@ -53,12 +63,7 @@ def billiards1d(n: int = 2_000, steps: int = 225, every: int = 5, dt: float = 0.
     steps of `dt`, kept every `every`-th: (steps // every, n, 4) as (x1, y1, x2, y2); the
     paper's 225 steps every 5 give 45 frames. All trajectories are simulated at once.
     """
-    n, steps, every = (validate.positive_int(k, v) for k, v in [("n", n), ("steps", steps), ("every", every)])
-    dt = validate.number("dt", dt, lo=0, hi=0.05, lo_open=True)
-    radius = validate.number("radius", radius, lo=0, hi=0.2, lo_open=True)
-    if steps < every:
-        raise ValueError(f"steps must be >= every ({every}), got {steps}")
-    rng = np.random.default_rng(validate.integer("seed", seed, lo=0))
+    n, steps, every, dt, radius, rng = _box_args(n, steps, every, dt, radius, seed)
     lo, hi = radius, 1.0 - radius
     y = np.empty((n, 2))
     y[:, 0] = rng.uniform(lo, hi, n)
@@ -90,12 +95,7 @@ def bouncing_ball(n: int = 2_000, steps: int = 225, every: int = 5, dt: float = 
     every 0.8 time units, 16 frames at the defaults). `steps` simulator steps of `dt` kept every
     `every`-th: (steps // every, n, 1). The ball of `billiards1d` without the second ball.
     """
-    n, steps, every = (validate.positive_int(k, v) for k, v in [("n", n), ("steps", steps), ("every", every)])
-    dt = validate.number("dt", dt, lo=0, hi=0.05, lo_open=True)
-    radius = validate.number("radius", radius, lo=0, hi=0.2, lo_open=True)
-    if steps < every:
-        raise ValueError(f"steps must be >= every ({every}), got {steps}")
-    rng = np.random.default_rng(validate.integer("seed", seed, lo=0))
+    n, steps, every, dt, radius, rng = _box_args(n, steps, every, dt, radius, seed)
     lo, hi = radius, 1.0 - radius
     y, v = rng.uniform(lo, hi, n), rng.choice([-1.0, 1.0], size=n)
     out = []
