@@ -122,7 +122,7 @@ reproduce: setup
 # every 5). `make pretrain SHIP=1` scores it over 10 greedy games and writes data/weights/pong_agent.*.
 .PHONY: pretrain
 pretrain: setup
-	OMP_NUM_THREADS=1 COURSE_RECORD=1 $(BIN)/python tools/pretrain_pong.py $(if $(MINUTES),--minutes $(MINUTES)) \
+	COURSE_RECORD=1 $(BIN)/python tools/pretrain_pong.py $(if $(MINUTES),--minutes $(MINUTES)) \
 	  $(if $(SHIP),--evaluate 10 --ship)
 
 # The course as a website in build/site/ (Sphinx + MyST-NB, site/conf.py): the executed notebooks

@@ -36,6 +36,24 @@ def test_pong_runs_offline_with_six_actions_and_restarts_itself():
         atari.Games("Tetris", n_envs=1)
 
 
+def test_vector_games_see_the_screens_of_a_single_game():
+    """Training steps ale-py's threaded vector environment, play() a gym env: same frames, same
+    rewards, for the same actions (else the agent would be trained on one game and shown another)."""
+    games = atari.Games("Pong", n_envs=2, seed=0)
+    env = atari.make_env("Pong", seed=0)
+    screen, _ = env.reset(seed=0)
+    frames = games.reset()
+    assert np.array_equal(frames[0], atari.preprocess(screen))
+    rng = np.random.default_rng(1)
+    for _ in range(120):
+        actions = rng.integers(0, 6, 2)
+        frames, rewards, _, _ = games.step(actions)
+        screen, reward, *_ = env.step(int(actions[0]))
+        assert np.array_equal(frames[0], atari.preprocess(screen)) and rewards[0] == reward
+    games.close()
+    env.close()
+
+
 def test_training_checkpoints_and_resumes_where_it_stopped(tmp_path):
     settings = atari.Settings(frames=2 * 2 * 3 * 4, n_envs=2, n_step=3, hidden=16)
     path = tmp_path / "pong.pt"

@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-train", action="store_true", help="only evaluate or ship the checkpoint")
     args = ap.parse_args(argv)
     settings = atari.Settings(frames=args.frames)
-    torch.set_num_threads(1)
+    torch.set_num_threads(2)      # measured on 2 cores: 43 ms an update at 2 threads, 59 ms at 1 (the emulators run between)
     if args.from_shipped and not args.checkpoint.exists():
         info = weights.provenance(SHIPPED)
         model = atari.new_model(settings, n_actions=6)
