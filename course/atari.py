@@ -242,6 +242,32 @@ def train(settings: Settings | None = None, *, checkpoint: str | Path, every_min
     return model.eval(), log
 
 
+SHIPPED_AGENT = "pong_agent"
+
+
+def load_agent(checkpoint: str | Path | None = None) -> a2c.ActorCritic:
+    """The course's Pong agent in eval mode: the shipped weights (data/weights/pong_agent.pt,
+    provenance in its .json) or, with `checkpoint`, a training checkpoint of `make pretrain`
+    (build/pretrain/pong.pt) while a run is still under way."""
+    from . import weights
+    if checkpoint is not None:
+        path = Path(checkpoint)
+        if not path.exists():
+            raise FileNotFoundError(f"no Pong checkpoint at {path} (make pretrain writes build/pretrain/pong.pt)")
+        meta = json.loads(path.with_suffix(".json").read_text())
+        model = new_model(Settings(**meta["settings"]), n_actions=6)
+        model.load_state_dict(torch.load(path, weights_only=True)["model"])
+        return model.eval()
+    try:
+        info = weights.provenance(SHIPPED_AGENT)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no Pong agent shipped in {weights.shipped_dir()}: `make pretrain SHIP=1` trains "
+                                "and ships it (about 2 hours on 2 cores)") from None
+    model = new_model(Settings(**info["settings"]), n_actions=6)
+    weights.load_weights(model, SHIPPED_AGENT)
+    return model.eval()
+
+
 @torch.no_grad()
 def play(model: a2c.ActorCritic, game: str = "Pong", steps: int = 1000, seed: int = 0,
          keep_frames: bool = False) -> dict:

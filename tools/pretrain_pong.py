@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from course import atari, weights  # noqa: E402
 
 CHECKPOINT = ROOT / "build" / "pretrain" / "pong.pt"
-SHIPPED = "pong_agent"
+SHIPPED = atari.SHIPPED_AGENT
 
 
 def evaluate(model, games: int, steps: int = 27_000) -> list[float]:
