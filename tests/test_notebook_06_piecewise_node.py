@@ -3,10 +3,12 @@
 The two graded exercises (one frame of jumpy teacher forcing, the jump rollout) must pass with the
 reference solution, and their check cells must fail on plausible wrong answers: the tolerance compared
 with the sum / max / RMS instead of the mean, the old segment one frame short, a tick that does not move
-the latent along its segment, ticking on the future frame, the new segment at tau = 0, jumping in the
-burn-in, no cap, jumpy=False ignored; jumps floored or ceiled instead of rounded, no clamp, stepping every
+the latent along its segment, ticking on the future frame, a tick that starts its segment at t + 1 (tau = 0),
+jumping in the burn-in, no cap, jumpy=False ignored; jumps floored or ceiled instead of rounded, no clamp, stepping every
 frame, ticking on the truth, a rollout that never moves the latent, the first segment not marked. The rest
 of the notebook runs on the student's functions: a wrong one changes what training and evaluation give.
+The training step decodes every frame's prediction after the walk, in one call: it gives the loss, the
+gradients and the segment lengths of the earlier version that decoded them frame by frame (the reference here).
 The model's latent moves linearly (eq. 1); the ODE-RNN ticks every frame; the event measure and its rhythm
 control; the shipped weights (class mode) still give the metric their FULL run recorded.
 """
@@ -28,26 +30,22 @@ def ns():
 
 
 # ------------------------------------------------------------ exercise 1: jumpy_frame
-def _frame(reduce="mean", tau_shift=1, advance=True, future=False, new_tau=1.0, burn=True, cap=True, honour_jumpy=True):
+def _frame(reduce="mean", tau_shift=1, advance=True, future=False, new_start=0, burn=True, cap=True, honour_jumpy=True):
     def jumpy_frame(model, h, start, x_tick, x, t, eps=3e-3, jumpy=True, burn_in=4, max_segment=None):
-        one = x.new_ones(x.shape[1])
         seen = x[t + 1] if future else x[t]
-        h_new = model.tick(h, (t - start) if advance else 0 * start, seen)
         if (jumpy or not honour_jumpy) and (t >= burn_in or not burn):
             tau = t + tau_shift - start
-            p_old = model.predict(h, x_tick, tau)
-            sq = (p_old - x[t + 1]) ** 2
+            with torch.no_grad():
+                sq = (model.predict(h, x_tick, tau) - x[t + 1]) ** 2
             err = {"mean": sq.mean(-1), "sum": sq.sum(-1), "max": sq.amax(-1), "rms": sq.mean(-1).sqrt()}[reduce]
             keep = err < eps
             if max_segment and cap:
                 keep = keep & (tau <= max_segment)
         else:
-            keep = torch.zeros_like(one, dtype=torch.bool)
-            p_old = x[t]
-        p_new = model.predict(h_new, seen, new_tau * one)
+            keep = torch.zeros(x.shape[1], dtype=torch.bool)
         tick = ~keep
-        pred = torch.where(keep[:, None], p_old, p_new)
-        return (pred, tick, torch.where(tick[:, None], h_new, h), torch.where(tick, float(t), start),
+        h_new = model.tick(h, (t - start) if advance else 0 * start, seen)
+        return (tick, torch.where(tick[:, None], h_new, h), torch.where(tick, float(t + new_start), start),
                 torch.where(tick[:, None], seen, x_tick))
     return jumpy_frame
 
@@ -61,7 +59,7 @@ def test_the_wrong_frame_helper_is_right_when_nothing_is_wrong(ns):
 
 
 @pytest.mark.parametrize("wrong", [dict(reduce="sum"), dict(reduce="max"), dict(reduce="rms"), dict(tau_shift=0),
-                                   dict(advance=False), dict(future=True), dict(new_tau=0.0), dict(burn=False),
+                                   dict(advance=False), dict(future=True), dict(new_start=1), dict(burn=False),
                                    dict(cap=False), dict(honour_jumpy=False)])
 def test_jumpy_frame_check_fails_on_wrong_answers(ns, wrong):
     with pytest.raises(AssertionError):
@@ -144,6 +142,64 @@ def test_evaluation_runs_on_the_students_rollout(ns):
     right = ns["evaluate"](model, x)["ticks"]
     wrong = _rebound(ns["evaluate"], ns, jump_rollout=_rollout(rounding="floor"))(model, x)["ticks"]
     assert right == 6.0 and wrong == 9.0        # ceil(17 / 3), ceil(17 / 2)
+
+
+# ------------------------------------------------------------ the training step: one decoder call, same numbers
+def _per_frame_step(ns, model, x, eps, jumpy=True, burn_in=4, max_segment=None):
+    # the earlier train_step: each frame decoded inside the walk, old and new segment in one two-row call, with gradients
+    F = torch.nn.functional
+    T, B, D = x.shape
+    h, start, x_tick, one = x.new_zeros(B, model.rnn), x.new_zeros(B), x[0], x.new_ones(B)
+    preds, hs, ticks = [], [], []
+    for t in range(T - 1):
+        h_new = model.tick(h, t - start, x[t])
+        if jumpy and t >= burn_in:
+            tau = t + 1 - start
+            p_old, p_new = model.predict(torch.stack([h, h_new]), torch.stack([x_tick, x[t]]), torch.stack([tau, one]))
+            keep = ((p_old.detach() - x[t + 1]) ** 2).mean(-1) < eps
+            if max_segment:
+                keep = keep & (tau <= max_segment)
+        else:
+            p_old = p_new = model.predict(h_new, x[t], one)
+            keep = torch.zeros(B, dtype=torch.bool)
+        tick = ~keep
+        preds.append(torch.where(keep[:, None], p_old, p_new)), ticks.append(tick)
+        h, start = torch.where(tick[:, None], h_new, h), torch.where(tick, float(t), start)
+        x_tick = torch.where(tick[:, None], x[t], x_tick)
+        hs.append(h)
+    H, M = torch.stack(hs), torch.stack(ticks)
+    L = ns["segment_lengths"](M)
+    M[:burn_in - 1] = False
+    closed = M & (L + torch.arange(T - 1)[:, None] < T - 1)
+    gap = model.jump(H) - L
+    dt_loss = torch.where(closed, gap ** 2, F.relu(-gap) ** 2)[M].mean()
+    zero = (model.change(H, H.new_zeros(H.shape[:2])) ** 2).mean()
+    mse = ((torch.stack(preds) - x[1:]) ** 2).mean()
+    return mse + 0.1 * zero + 1e-5 * dt_loss, mse.item(), L[M].mean().item()
+
+
+def _loss_and_grads(step, model, *args, **kw):
+    model.zero_grad()
+    loss, mse, mean_l = step(model, *args, **kw)
+    loss.backward()
+    return loss.item(), mse, mean_l, [p.grad.clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("kind", ["jumpy", "capped", "gru"])
+def test_one_call_decoding_gives_the_per_frame_loss_and_gradients(ns, kind):
+    from course import piecewise_data
+    torch.manual_seed(0)
+    model = ns["PCODE"](2, 32, 16)
+    x = torch.as_tensor(piecewise_data.lines(64, seed=1), dtype=torch.float32)
+    kw = {"jumpy": dict(eps=0.1), "capped": dict(eps=0.1, max_segment=3), "gru": dict(eps=0.1, jumpy=False)}[kind]
+    new = _loss_and_grads(ns["train_step"], model, x, **kw)
+    old = _loss_and_grads(lambda *a, **k: _per_frame_step(ns, *a, **k), model, x, **kw)
+    if kind != "gru":
+        assert 1.5 < new[2] < 17, new[2]                 # some segments extend, some tick: both branches are compared
+    assert new[0] == pytest.approx(old[0], rel=1e-5) and new[1] == pytest.approx(old[1], rel=1e-5)
+    assert new[2] == old[2]                               # the same ticks, so the same realised lengths
+    for g_new, g_old in zip(new[3], old[3]):
+        assert torch.allclose(g_new, g_old, rtol=1e-4, atol=1e-7), (g_new - g_old).abs().max()
 
 
 # ------------------------------------------------------------ the model, training and the event measure
