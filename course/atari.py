@@ -323,3 +323,56 @@ def play(model: a2c.ActorCritic, game: str = "Pong", steps: int = 1000, seed: in
     if keep_frames:
         result["frames"], result["hidden_in"] = np.stack(out["frames"]), np.stack(out["hidden_in"])
     return result
+
+
+# ---------------------------------------------------------------- where the objects are in a Pong frame
+# Grey levels of Pong's screen in ale-py's grayscale palette (measured on real screens): the field, the agent's
+# paddle (right, green), the opponent's paddle (left, orange), and the ball and the walls (white). The score
+# digits share the paddles' greys, but they sit above row 35: the paper's crop removes them from the input.
+PONG_FIELD, PONG_PADDLE, PONG_OPPONENT, PONG_WHITE = 87, 147, 148, 236
+PONG_OBJECTS = ("ball", "paddle", "opponent")
+
+
+def _pong_block_table() -> np.ndarray:
+    """(4 * 255 + 1, 3) int: for each sum of a 2x2 block of raw grey levels, how many of its four pixels are the
+    agent's paddle, the opponent's paddle and white, or -1 where no mix of the four greys gives that sum. The
+    decomposition is unique (tests/test_atari.py), so a pooled frame says which objects each block holds."""
+    table = np.full((4 * 255 + 1, 3), -1, dtype=np.int64)
+    for paddle in range(5):
+        for opponent in range(5 - paddle):
+            for white in range(5 - paddle - opponent):
+                field = 4 - paddle - opponent - white
+                total = field * PONG_FIELD + paddle * PONG_PADDLE + opponent * PONG_OPPONENT + white * PONG_WHITE
+                table[total] = (paddle, opponent, white)
+    return table
+
+
+_PONG_BLOCKS = _pong_block_table()
+
+
+def pong_objects(frames) -> dict:
+    """Where the ball, the agent's paddle and the opponent's paddle are in 80x80 Pong frames (`preprocess`'s),
+    read from the frames themselves: each pixel of a frame is the mean of a 2x2 block of the screen, and its
+    sum over the block says how many of the four pixels were paddle, opponent or white (`_pong_block_table`).
+    White pixels in rows 0-78 are the ball (row 79 is half the bottom wall; the top wall is cropped away).
+
+    Args:
+        frames: (..., 80, 80) or (..., 1, 80, 80) floats in [0, 1].
+    Returns:
+        {'ball', 'paddle' (the agent's, right), 'opponent' (left)}: bool arrays (..., 80, 80). A frame of
+        another palette (the first screen of a game is one grey) gives empty masks.
+    Taught in 11_atari_saliency (the Pong section's localisation cards); 12_finite_state may share it.
+    """
+    frames = np.asarray(frames)
+    if frames.shape[-2:] != (SIZE, SIZE):
+        raise ValueError(f"frames must be 80x80 Pong frames (..., 80, 80), got shape {frames.shape}")
+    if frames.ndim >= 3 and frames.shape[-3] == 1:
+        frames = frames[..., 0, :, :]
+    sums = np.rint(frames.astype(np.float64) * 4 * 255).astype(np.int64)
+    if sums.min(initial=0) < 0 or sums.max(initial=0) > 4 * 255:
+        raise ValueError("frames must hold values in [0, 1] (atari.preprocess's frames)")
+    counts = _PONG_BLOCKS[sums]                                     # (..., 80, 80, 3), -1 where unknown
+    known = counts[..., 0] >= 0
+    ball = known & (counts[..., 2] > 0)
+    ball[..., SIZE - 1, :] = False                                  # row 79: the bottom wall
+    return {"ball": ball, "paddle": known & (counts[..., 0] > 0), "opponent": known & (counts[..., 1] > 0)}

@@ -87,3 +87,49 @@ def test_shipped_pong_agent_still_scores_what_its_run_recorded():
     weights.load_weights(model, "pong_agent")
     recorded = info["cards"]["greedy score, first 500 steps of seed 0"]
     assert atari.play(model.eval(), "Pong", steps=500, seed=0)["score"] == recorded
+
+
+def test_pong_block_sums_decompose_uniquely():
+    """Every mix of the four greys in a 2x2 block has its own sum: a pooled pixel says what the block held."""
+    table = atari._pong_block_table()
+    known = table[table[:, 0] >= 0]
+    assert len(known) == 35 and len({tuple(row) for row in known}) == 35     # C(7, 3) mixes, all distinct
+
+
+def test_pong_objects_finds_drawn_objects_on_a_screen():
+    screen = np.full((210, 160), atari.PONG_FIELD, np.uint8)
+    screen[0:20, 20:40] = atari.PONG_OPPONENT             # a score digit: above the crop
+    screen[24:34] = atari.PONG_WHITE                      # the top wall: above the crop
+    screen[194:] = atari.PONG_WHITE                       # the bottom wall: half of row 79
+    screen[101:117, 140:144] = atari.PONG_PADDLE          # the agent's paddle (odd top row: split blocks)
+    screen[61:77, 16:20] = atari.PONG_OPPONENT
+    screen[121:125, 81:83] = atari.PONG_WHITE             # the ball, 2 x 4, at an odd column
+    objects = atari.pong_objects(atari.preprocess(screen))
+    rows, cols = np.nonzero(objects["paddle"])
+    assert set(cols) == {70, 71} and (rows.min(), rows.max()) == ((101 - 35) // 2, (116 - 35) // 2)
+    rows, cols = np.nonzero(objects["opponent"])
+    assert set(cols) == {8, 9} and (rows.min(), rows.max()) == ((61 - 35) // 2, (76 - 35) // 2)
+    rows, cols = np.nonzero(objects["ball"])
+    assert set(cols) == {40, 41} and set(rows) == {(121 - 35) // 2, (124 - 35) // 2}
+    assert not objects["ball"][79].any()                 # the wall is not the ball
+    assert objects["ball"].shape == (80, 80)
+    with pytest.raises(ValueError, match="80x80"):
+        atari.pong_objects(np.zeros((84, 84)))
+
+
+def test_pong_objects_on_real_frames():
+    """On a real game: the paddles sit in their columns in every frame after the first (the first screen is one
+    grey), at a paddle's size; the ball is a few pixels, seen in most frames, and moves."""
+    model = atari.new_model(atari.Settings(hidden=16), n_actions=6)
+    game = atari.play(model, "Pong", steps=200, seed=1, keep_frames=True)
+    objects = atari.pong_objects(game["frames"])
+    assert objects["ball"].shape == (200, 80, 80)
+    assert not any(m[0].any() for m in objects.values())
+    paddle, opponent, ball = (objects[k][1:] for k in ("paddle", "opponent", "ball"))
+    assert set(np.nonzero(paddle)[2]) == {70, 71} and set(np.nonzero(opponent)[2]) == {8, 9}
+    assert paddle.any((1, 2)).all() and opponent.any((1, 2)).mean() > 0.9
+    assert paddle.sum((1, 2)).max() <= 18 and opponent.sum((1, 2)).max() <= 18
+    seen = ball.any((1, 2))
+    assert seen.mean() > 0.4 and ball.sum((1, 2)).max() <= 6
+    centres = {tuple(np.argwhere(b).mean(0).round()) for b in ball[seen]}
+    assert len(centres) > 20

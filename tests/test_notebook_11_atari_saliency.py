@@ -6,12 +6,14 @@ the 1/2, averaged, from an empty memory, with actor and critic swapped, or one p
 maps run on the student's `saliency_scores` (a wrong one changes them); the batched saliency equals
 one pass per mask, is zero far from every object and keeps the recurrent memory; the upsampling puts
 each score at its mask centre; the distance maps; replayed memories; the Explore panel's function;
-and the shipped weights (data/weights/11_*) still play as their provenance says."""
+the shipped weights (data/weights/11_*) still play as their provenance says; and section 7 (real Pong):
+its localisation measure fails on maps that are not localised, runs on the student's `saliency_scores`,
+and reads the agent's learning curve and provenance."""
 import numpy as np
 import pytest
 import torch
 
-from course import a2c, blur, catch, weights
+from course import a2c, atari, blur, catch, weights
 from tests.nbimport import definitions, run_check
 
 NB = "11_atari_saliency"
@@ -256,3 +258,103 @@ def test_shipped_agents_still_play_as_recorded(name, hints, card):
 def test_shipped_weights_of_11_stay_small():
     sizes = [p.stat().st_size for p in weights.shipped_dir().glob("11_*.pt")]
     assert 1 <= len(sizes) <= 3 and sum(sizes) <= 2.5 * 2 ** 20
+
+
+# ---------------------------------------------------------------- section 7: real Pong
+@pytest.fixture(scope="module")
+def pong():
+    """A small untrained Pong network and 80 steps of its greedy game (real frames, its own memory)."""
+    with torch.random.fork_rng():
+        model = atari.new_model(atari.Settings(hidden=16), n_actions=6).eval()
+    return model, atari.play(model, "Pong", steps=80, seed=0, keep_frames=True)
+
+
+def test_pong_frames_are_picked_with_the_ball_in_view(ns, pong):
+    _, game = pong
+    times = ns["pick_pong_frames"](game, 5)
+    assert 1 <= len(times) <= 5 and times == sorted(set(times))
+    assert all(atari.pong_objects(game["frames"][t])["ball"].any() for t in times)
+
+
+def test_the_localisation_measure_fails_on_maps_that_are_not_localised(ns, pong):
+    """A uniform map scores the region's area; a shuffled map about the same; a map on the wall scores little;
+    a map on the objects alone (their blur footprint, the ceiling) scores nearly 1: the card could fail."""
+    _, game = pong
+    rng = np.random.default_rng(0)
+    for t in ns["pick_pong_frames"](game, 3):
+        frame = game["frames"][t, 0]
+        near = ns["near_objects"](frame, 10.0)
+        area = float(near["any"].mean())
+        assert 0.05 < area < 0.35
+        assert ns["object_share"](np.ones((80, 80)), frame, 10.0) == pytest.approx(area)
+        ceiling = ns["footprint_map"](ns["without_wall"](frame)).numpy()
+        assert ns["object_share"](ceiling, frame, 10.0) > 0.9
+        shuffled = rng.permutation(ceiling.ravel()).reshape(80, 80)
+        assert ns["object_share"](shuffled, frame, 10.0) < 0.5
+        on_wall = np.zeros((80, 80))
+        on_wall[76:, 30:50] = 1.0                        # the middle of the bottom wall, away from both paddles
+        if not near["any"][76:, 30:50].any():
+            assert ns["object_share"](on_wall, frame, 10.0) == 0.0
+        assert np.isnan(ns["mass_share"](np.zeros((80, 80)), near["any"]))
+
+
+def test_without_wall_leaves_only_the_ball_and_paddles(ns, pong):
+    _, game = pong
+    frame = game["frames"][40, 0]
+    bare = ns["without_wall"](frame)
+    assert np.all(bare[79] == np.float32(atari.PONG_FIELD / 255)) and np.array_equal(bare[:79], frame[:79])
+    assert float(ns["footprint_map"](bare)[70:].sum()) < float(ns["footprint_map"](frame)[70:].sum())
+
+
+def test_the_pong_section_runs_on_the_students_saliency_scores(pong):
+    """Replacing the student's function with a wrong one (an empty memory) changes the Pong cards' numbers."""
+    model, game = pong
+    right, wrong = definitions(NB), definitions(NB)
+    wrong["saliency_scores"] = _scores(wrong, zero_memory=True)
+    times = right["pick_pong_frames"](game, 3)
+    got = [ns_["pong_localisation"](model, game, times, 10.0)[0] for ns_ in (right, wrong)]
+    assert got[0]["actor"] != got[1]["actor"] and got[0]["critic"] != got[1]["critic"]
+    assert got[0]["jacobian"] == got[1]["jacobian"]          # the Jacobian map is not the student's
+    assert set(got[0]) >= {"area", "actor", "critic", "jacobian", "footprint", "ceiling", "actor ball", "critic paddle"}
+
+
+def test_pong_localisation_with_untrained_controls(ns, pong):
+    model, game = pong
+    times = ns["pick_pong_frames"](game, 2)
+    with torch.random.fork_rng():
+        other = atari.new_model(atari.Settings(hidden=16, seed=5), n_actions=6).eval()
+    loc, n = ns["pong_localisation"](model, game, times, 10.0, controls=[model, other])
+    assert n == len(times) and 0.0 <= loc["control actor"] <= 1.0
+    assert loc["control 0 actor"] == pytest.approx(loc["actor"], rel=1e-4)   # replayed memory = the game's own memory
+    assert loc["control 0 critic"] == pytest.approx(loc["critic"], rel=1e-4)
+    assert loc["control actor"] == pytest.approx((loc["control 0 actor"] + loc["control 1 actor"]) / 2)
+
+
+def test_score_at_reads_the_log_around_a_frame_count(ns):
+    log = [{"frames": f, "score": s} for f, s in ((900_000, -21.0), (1_000_000, -19.0), (1_080_000, -17.0), (2_000_000, 0.0))]
+    assert ns["score_at"](log, 1_000_000) == pytest.approx(-19.0)
+    assert np.isnan(ns["score_at"](log, 5_000_000))
+    assert ns["BABY_A3C_PONG"] == {1_000_000: -17.2, 5_000_000: 10.7, 10_000_000: 17.8}   # the paper's curve
+    assert ns["BABY_A3C_FRAMESKIP"] == 3                   # Pong-v4: 2, 3 or 4 emulator frames per step
+
+
+def test_pong_agent_says_which_agent_it_is(ns, tmp_path):
+    model, facts = ns["pong_agent"](tmp_path / "missing.pt")
+    assert model is None and "No Pong agent" in facts["says"] and facts["log"] == []
+    if (weights.shipped_dir() / f"{atari.SHIPPED_AGENT}.pt").exists():
+        model, facts = ns["pong_agent"]()
+        assert model is not None and facts["frames"] > 0 and facts["says"].startswith("Weights from a FULL run")
+
+
+def test_a_flat_map_locates_nothing(ns, pong):
+    """A map no higher than the empty field's residue (an output that ignores the frame) counts as uniform."""
+    _, game = pong
+    frame = game["frames"][ns["pick_pong_frames"](game, 1)[0], 0]
+    near = ns["near_objects"](frame, 10.0)["any"]
+    noise = 1e-13 * (1 + np.random.default_rng(1).random((80, 80)))
+    noise[near] *= 1.5                                   # noise that happens to sit on the objects
+    assert ns["is_flat"](noise) and ns["located_share"](noise, near) == pytest.approx(near.mean())
+    peaked = noise.copy()
+    peaked[near] = 1e-3
+    assert not ns["is_flat"](peaked) and ns["located_share"](peaked, near) > 0.99
+    assert ns["is_flat"](np.zeros((80, 80))) and not ns["is_flat"](np.where(near, 1.0, 0.0))
