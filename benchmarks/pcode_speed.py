@@ -4,9 +4,11 @@ Both sides train the paper's PC-ODE (residual-MLP encoder and decoder of width 1
 128, a linear delta-t head; 0.2 M parameters) with jumpy teacher forcing (eps 3e-3, burn-in 4,
 Adam lr 1e-3) on the same Lines batches (course.piecewise_data.lines: 21 frames, 2 coordinates),
 batch 256, for the same number of steps. Ours is the notebook's `train` with its `jumpy_frame`
-(per frame one GRU tick and one gradient-free decoder call that decides whether the segment extends;
-the predictions the loss uses are decoded after the walk in one call, as the original does); the
-original's loop is its `train.train` as it ships, with its evaluation switched off (eval_every 0) so that both sides time training steps only.
+(per frame one GRU update and one gradient-free decoder call that decides whether the segment
+extends; the frames' GRU inputs are computed before the walk and the predictions the loss uses are
+decoded after it, one call each); the original's loop is its `train.train` as it ships (it encodes
+and decodes the whole sequence at once too, and runs a GRUCell per frame), with its evaluation
+switched off (eval_every 0) so that both sides time training steps only.
 Unit: ms per training step.
 
 The original is github.com/greydanus/piecewise_node (Apache-2.0); run it from a checkout OUTSIDE this

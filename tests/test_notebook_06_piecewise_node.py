@@ -7,8 +7,9 @@ the latent along its segment, ticking on the future frame, a tick that starts it
 jumping in the burn-in, no cap, jumpy=False ignored; jumps floored or ceiled instead of rounded, no clamp, stepping every
 frame, ticking on the truth, a rollout that never moves the latent, the first segment not marked. The rest
 of the notebook runs on the student's functions: a wrong one changes what training and evaluation give.
-The training step decodes every frame's prediction after the walk, in one call: it gives the loss, the
-gradients and the segment lengths of the earlier version that decoded them frame by frame (the reference here).
+The training step computes every frame's GRU inputs before the walk and decodes every frame's prediction after
+it, one call each: it gives the loss, the gradients and the segment lengths of the earlier version that encoded
+(nn.GRUCell) and decoded frame by frame inside the walk (the reference here).
 The model's latent moves linearly (eq. 1); the ODE-RNN ticks every frame; the event measure and its rhythm
 control; the shipped weights (class mode) still give the metric their FULL run recorded.
 """
@@ -31,8 +32,8 @@ def ns():
 
 # ------------------------------------------------------------ exercise 1: jumpy_frame
 def _frame(reduce="mean", tau_shift=1, advance=True, future=False, new_start=0, burn=True, cap=True, honour_jumpy=True):
-    def jumpy_frame(model, h, start, x_tick, x, t, eps=3e-3, jumpy=True, burn_in=4, max_segment=None):
-        seen = x[t + 1] if future else x[t]
+    def jumpy_frame(model, h, start, x_tick, x, e, t, eps=3e-3, jumpy=True, burn_in=4, max_segment=None):
+        seen, read = (x[t + 1], e[t + 1]) if future else (x[t], e[t])
         if (jumpy or not honour_jumpy) and (t >= burn_in or not burn):
             tau = t + tau_shift - start
             with torch.no_grad():
@@ -44,7 +45,7 @@ def _frame(reduce="mean", tau_shift=1, advance=True, future=False, new_start=0, 
         else:
             keep = torch.zeros(x.shape[1], dtype=torch.bool)
         tick = ~keep
-        h_new = model.tick(h, (t - start) if advance else 0 * start, seen)
+        h_new = model.read(h, (t - start) if advance else 0 * start, read)
         return (tick, torch.where(tick[:, None], h_new, h), torch.where(tick, float(t + new_start), start),
                 torch.where(tick[:, None], seen, x_tick))
     return jumpy_frame
@@ -144,15 +145,16 @@ def test_evaluation_runs_on_the_students_rollout(ns):
     assert right == 6.0 and wrong == 9.0        # ceil(17 / 3), ceil(17 / 2)
 
 
-# ------------------------------------------------------------ the training step: one decoder call, same numbers
+# ------------------------------------------------------------ the training step: one encoder and one decoder call, same numbers
 def _per_frame_step(ns, model, x, eps, jumpy=True, burn_in=4, max_segment=None):
-    # the earlier train_step: each frame decoded inside the walk, old and new segment in one two-row call, with gradients
+    # the earlier train_step: each tick through nn.GRUCell, each frame decoded inside the walk (old and new segment
+    # in one two-row call, with gradients)
     F = torch.nn.functional
     T, B, D = x.shape
     h, start, x_tick, one = x.new_zeros(B, model.rnn), x.new_zeros(B), x[0], x.new_ones(B)
     preds, hs, ticks = [], [], []
     for t in range(T - 1):
-        h_new = model.tick(h, t - start, x[t])
+        h_new = model.core(model.encoder(x[t]), model.advance(h, t - start))
         if jumpy and t >= burn_in:
             tau = t + 1 - start
             p_old, p_new = model.predict(torch.stack([h, h_new]), torch.stack([x_tick, x[t]]), torch.stack([tau, one]))
@@ -186,7 +188,7 @@ def _loss_and_grads(step, model, *args, **kw):
 
 
 @pytest.mark.parametrize("kind", ["jumpy", "capped", "gru"])
-def test_one_call_decoding_gives_the_per_frame_loss_and_gradients(ns, kind):
+def test_one_call_coding_gives_the_per_frame_loss_and_gradients(ns, kind):
     from course import piecewise_data
     torch.manual_seed(0)
     model = ns["PCODE"](2, 32, 16)
@@ -213,6 +215,10 @@ def test_latent_moves_linearly_between_ticks(ns):
     assert torch.allclose(a[1][:, 4:], h[:, 4:])                                # the velocity half is constant
     tau = torch.arange(1, 5.0)[:, None].expand(4, 3)
     assert model.change(h, tau).shape == (4, 3, 2)                              # a whole segment in one call
+    x, t3 = torch.randn(3, 2), torch.full((3,), 2.0)
+    assert torch.equal(model.read(h, t3, model.inputs(x)), model.tick(h, t3, x))   # tick = inputs, then read
+    gru = model.core(model.encoder(x), model.advance(h, t3))                       # read is nn.GRUCell written out
+    assert torch.allclose(model.tick(h, t3, x), gru, atol=1e-6)
     with pytest.raises(ValueError, match="rnn must be even"):
         ns["PCODE"](2, 16, 7)
 
