@@ -253,3 +253,99 @@ def test_shipped_catch_qbns_reproduce_their_machine(ns):
     cm = ns["catch_machine"](agent.eval(), qbns["hqbn"], qbns["fqbn"], steps=1500)
     _, n_h, n_o = ns["minimise_mce"](cm)
     assert (n_h, n_o) == (info["cards"]["H"], info["cards"]["O"])
+
+
+# ---------------------------------------------------------------- Pong (section 10): the real Atari pipeline
+def _pong_mmn(ns, seed=0):
+    """An untrained Pong agent (GRU 32) with QBNs trained briefly on its own play (the notebook's train_qbn):
+    an MMN whose machine has a few states, observation classes and actions."""
+    from course import atari
+    torch.manual_seed(seed)
+    agent = atari.PongAgent(n_actions=6, hidden=32).eval()
+    log = {}
+    ns["pong_scores"](ns["agent_player"](agent, log=log), [0, 6], 150, log=log)
+    memory = torch.as_tensor(np.stack(log["memory"]).reshape(-1, agent.hidden))
+    features = torch.as_tensor(np.stack(log["features"]).reshape(-1, log["features"][0].shape[-1]))
+    hq, _ = ns["train_qbn"](memory, memory, 8, 150, lambda q: 0.0, every=150, seed=seed)
+    fq, _ = ns["train_qbn"](features, features, 8, 150, lambda q: 0.0, out="linear", every=150, seed=seed)
+    return agent, hq, fq
+
+
+def _logged(player, actions):
+    def act(frames, done):
+        a = np.asarray(player(frames, done))
+        actions.append(a.copy())
+        return a
+    act.state = getattr(player, "state", None)
+    return act
+
+
+def _pong_replay(ns, agent, hq, fq, machine, minimal, noops, steps):
+    """Actions of the MMN and of the machine (as a player) on the same games, step by step."""
+    mmn, played = [], []
+    ns["pong_scores"](_logged(ns["agent_player"](agent, hq, fq), mmn), noops, steps)
+    player = ns["machine_player"](agent, fq, machine, minimal)
+    ns["pong_scores"](_logged(player, played), noops, steps)
+    return np.array(mmn), np.array(played), float(np.mean(player.state["misses"]))
+
+
+def test_pong_machine_replays_the_mmn_on_its_own_games(ns):
+    # extraction is exact: on the games it was read from, the extracted machine (and its minimised quotient)
+    # takes the MMN's action at every step and never needs the nearest-symbol fallback
+    agent, hq, fq = _pong_mmn(ns)
+    noops, steps = [0, 6], 150
+    games = ns["PongGames"](noops)
+    machine = ns["agent_machine"](agent, hq, fq, games, steps)
+    games.close()
+    assert len(set(machine["actions"].tolist())) > 1, "the test machine should take more than one action"
+    mmn, played, misses = _pong_replay(ns, agent, hq, fq, machine, machine, noops, steps)
+    assert mmn.shape == (steps, 2) and (played == mmn).all() and misses == 0
+    minimal, n_h, n_o = ns["minimise_mce"](machine)
+    assert n_h <= len(machine["table"]) and n_o <= len(machine["obs_codes"])
+    _, played_min, misses_min = _pong_replay(ns, agent, hq, fq, machine, minimal, noops, steps)
+    assert (played_min == mmn).all() and misses_min == 0
+
+
+def test_pong_replay_check_fails_on_a_wrong_machine(ns):
+    # the same check catches a machine whose transitions are read with the wrong symbols
+    agent, hq, fq = _pong_mmn(ns)
+    noops, steps = [0, 6], 150
+    games = ns["PongGames"](noops)
+    machine = ns["agent_machine"](agent, hq, fq, games, steps)
+    games.close()
+    wrong = dict(machine, table=np.roll(machine["table"], 1, axis=1))          # symbol s read as s + 1
+    mmn, played, misses = _pong_replay(ns, agent, hq, fq, machine, wrong, noops, steps)
+    assert misses > 0 or (played != mmn).any()
+
+
+def test_pong_windows_start_from_the_memory_before_them(ns):
+    T, d, hidden = 70, 5, 3
+    data = dict(alive=np.ones((T, 2), dtype=bool), features=np.random.default_rng(0).normal(size=(T, 2, d)).astype(np.float32),
+                memory=np.arange(T * 2 * hidden, dtype=np.float32).reshape(T, 2, hidden), action=np.arange(T * 2).reshape(T, 2) % 6)
+    data["alive"][60:, 1] = False                                    # game 1 ended after 60 steps
+    h0, feats, acts = ns["pong_windows"](data, [0, 1], 32)
+    assert h0.shape == (2 + 1, hidden) and feats.shape == (3, 32, d) and acts.shape == (3, 32)
+    assert (h0[0] == 0).all() and torch.equal(h0[1], torch.as_tensor(data["memory"][31, 0]))
+    assert torch.equal(feats[2], torch.as_tensor(data["features"][:32, 1]))
+
+
+def test_pong_noop_starts_are_disjoint(ns):
+    kinds = [set(ns["pong_noops"](k, n)) for k, n in (("record", 4), ("extract", 4), ("score", 8))]
+    assert not (kinds[0] & kinds[1] or kinds[0] & kinds[2] or kinds[1] & kinds[2])
+    assert max(max(k) for k in kinds) <= 30                          # the usual protocol: at most 30 no-ops
+
+
+def test_shipped_pong_qbns_reproduce_their_probe(ns):
+    if not (_shipped("12_pong_qbns") and _shipped("pong_agent")):
+        pytest.skip("12_pong_qbns.pt or pong_agent.pt not shipped")
+    from course import a2c, atari
+    info = weights.provenance("12_pong_qbns")
+    if info["settings"]["agent"] != atari.SHIPPED_AGENT:
+        pytest.skip("these QBNs were trained on a training checkpoint, not the shipped agent")
+    agent = atari.load_agent()
+    bh, bf = info["settings"]["bits_h"], info["settings"]["bits_f"]
+    qbns = torch.nn.ModuleDict(dict(hqbn=ns["QBN"](agent.hidden, bh), fqbn=ns["QBN"](a2c.features(), bf, out="linear")))
+    weights.load_weights(qbns, "12_pong_qbns")
+    probe = ns["pong_probe"](agent, qbns["hqbn"], qbns["fqbn"])
+    for key in ("probe_states", "probe_obs"):
+        assert abs(probe[key] - info["cards"][key]) <= max(1, 0.1 * info["cards"][key]), (key, probe, info["cards"])
