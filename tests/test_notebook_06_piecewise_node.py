@@ -268,6 +268,15 @@ def test_event_shares_and_the_rhythm_control(ns):
     assert control[:, 0].nonzero()[:, 0].tolist() == [7, 11, 15]               # evenly spaced over frames 4..19
 
 
+def test_ticks_over_seeds_repeat_fit_models_at_seed_0(ns):
+    from course import piecewise_data
+    data = [torch.as_tensor(a, dtype=torch.float32) for a in piecewise_data.split(piecewise_data.lines(40))]
+    ns["splits"] = {"Lines": data}
+    ticks = ns["pcode_ticks"]("Lines", 2, (0, 1))
+    assert len(ticks) == 2 and all(1 <= t <= 17 for t in ticks)
+    assert ticks[0] == ns["fit_models"]("Lines", 2, labels=("PC-ODE",))["PC-ODE"]["eval"]["ticks"]   # the notebook reuses seed 0
+
+
 def test_explore_runs_headless_and_rejects_bad_eps(ns):
     from course import piecewise_data
     data = [torch.as_tensor(a, dtype=torch.float32) for a in piecewise_data.split(piecewise_data.lines(40))]
