@@ -33,7 +33,8 @@ from tqdm.auto import tqdm
 from . import a2c, validate
 
 GAMES = ("Pong", "Breakout", "SpaceInvaders")
-FRAMES_PER_STEP = 4            # emulator frames per agent step (baby-a3c's "Deterministic-v4")
+FRAMES_PER_STEP = 4            # emulator frames per agent step (PongDeterministic-v4's; baby-a3c's Pong-v4
+                               # repeats each action for 2-4 frames at random, 3 on average)
 SIZE = 80
 TOP, BOTTOM = 35, 195          # the playing field's rows on the 210x160 screen (baby-a3c's crop)
 
@@ -50,8 +51,8 @@ def preprocess(screens: np.ndarray) -> np.ndarray:
 
 
 def make_env(game: str = "Pong", seed: int = 0):
-    """One ALE game as the papers played it: 4 frames per action, no sticky actions (baby-a3c's
-    'Deterministic-v4'), the minimal action set, grey screens."""
+    """One ALE game: 4 frames per action and no sticky actions (gym's 'PongDeterministic-v4';
+    baby-a3c trained on 'Pong-v4', 2-4 frames at random), the minimal action set, grey screens."""
     validate.one_of("game", game, GAMES)
     import ale_py
     import gymnasium as gym
