@@ -120,7 +120,7 @@ LECTURES = (
             assign=(_E(1, "constant fill", "Constant fill"),
                     _E(2, "memory matters", "Memory matters"))),
     Lecture("12_finite_state", core="sections 1-8, 13 (the cards) and the Summary",
-            bonus="sections 9 (mode counters), 10 (the Catch agent as a machine), 11 (partial or completed machine?) "
+            bonus="sections 9 (mode counters), 10 (Atari agents as machines: Catch, then real Pong), 11 (partial or completed machine?) "
                   "and 12 (Explore)",
             study="5 hours",
             assign=(_E(1, "a binary activation", "binary"),
