@@ -133,3 +133,14 @@ def test_pong_objects_on_real_frames():
     assert seen.mean() > 0.4 and ball.sum((1, 2)).max() <= 6
     centres = {tuple(np.argwhere(b).mean(0).round()) for b in ball[seen]}
     assert len(centres) > 20
+
+
+def test_the_pong_agent_refuses_bad_inputs(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no Pong checkpoint"):
+        atari.load_agent(tmp_path / "missing.pt")
+    model = atari.new_model(atari.Settings(hidden=16), n_actions=6)
+    with pytest.raises(ValueError, match="frames must have shape"):
+        model.encode(torch.zeros(1, 80, 80))
+    frames = torch.rand(2, 1, 80, 80)
+    # standardised inside: a frame's brightness does not change what the agent sees
+    assert torch.allclose(model.encode(frames), model.encode(0.3 + frames), atol=1e-5)

@@ -289,14 +289,19 @@ def _pong_replay(ns, agent, hq, fq, machine, minimal, noops, steps):
     return np.array(mmn), np.array(played), float(np.mean(player.state["misses"]))
 
 
+def _pong_extracted(ns, noops=(0, 6), steps=150):
+    # the small MMN and the machine extracted from its games with these no-op starts
+    agent, hq, fq = _pong_mmn(ns)
+    games = ns["PongGames"](list(noops))
+    machine = ns["agent_machine"](agent, hq, fq, games, steps)
+    games.close()
+    return agent, hq, fq, machine, list(noops), steps
+
+
 def test_pong_machine_replays_the_mmn_on_its_own_games(ns):
     # extraction is exact: on the games it was read from, the extracted machine (and its minimised quotient)
     # takes the MMN's action at every step and never needs the nearest-symbol fallback
-    agent, hq, fq = _pong_mmn(ns)
-    noops, steps = [0, 6], 150
-    games = ns["PongGames"](noops)
-    machine = ns["agent_machine"](agent, hq, fq, games, steps)
-    games.close()
+    agent, hq, fq, machine, noops, steps = _pong_extracted(ns)
     assert len(set(machine["actions"].tolist())) > 1, "the test machine should take more than one action"
     mmn, played, misses = _pong_replay(ns, agent, hq, fq, machine, machine, noops, steps)
     assert mmn.shape == (steps, 2) and (played == mmn).all() and misses == 0
@@ -308,11 +313,7 @@ def test_pong_machine_replays_the_mmn_on_its_own_games(ns):
 
 def test_pong_replay_check_fails_on_a_wrong_machine(ns):
     # the same check catches a machine whose transitions are read with the wrong symbols
-    agent, hq, fq = _pong_mmn(ns)
-    noops, steps = [0, 6], 150
-    games = ns["PongGames"](noops)
-    machine = ns["agent_machine"](agent, hq, fq, games, steps)
-    games.close()
+    agent, hq, fq, machine, noops, steps = _pong_extracted(ns)
     wrong = dict(machine, table=np.roll(machine["table"], 1, axis=1))          # symbol s read as s + 1
     mmn, played, misses = _pong_replay(ns, agent, hq, fq, machine, wrong, noops, steps)
     assert misses > 0 or (played != mmn).any()
