@@ -119,7 +119,7 @@ reproduce: setup
 
 # The Pong agent of 11 and 12 (tools/pretrain_pong.py): trains, or continues from its checkpoint in
 # build/pretrain/, to its frame budget; MINUTES=30 stops a sitting after 30 minutes (it checkpoints
-# every 5). `make pretrain SHIP=1` scores it over 10 greedy games and writes data/weights/pong_agent.*.
+# every 5). `make pretrain SHIP=1` scores it over 10 greedy games (no-op starts 0-27) and writes data/weights/pong_agent.*.
 .PHONY: pretrain
 pretrain: setup
 	COURSE_RECORD=1 $(BIN)/python tools/pretrain_pong.py $(if $(MINUTES),--minutes $(MINUTES)) \

@@ -326,6 +326,45 @@ def play(model: a2c.ActorCritic, game: str = "Pong", steps: int = 1000, seed: in
     return result
 
 
+EVAL_NOOPS = tuple(range(0, 30, 3))   # no-op starts of the 10 evaluation games (the usual protocol: up to 30)
+
+
+@torch.no_grad()
+def greedy_scores(model: a2c.ActorCritic, noops=EVAL_NOOPS, max_steps: int = 8_000, game: str = "Pong") -> dict:
+    """Greedy games played in lockstep (one batched forward pass a step), game i after `noops[i]`
+    no-op steps. ALE's Pong is deterministic: without different starts every seed replays one
+    game, and a greedy agent can rally for ever (a game then runs to ALE's 27,000-step limit), so
+    a game still going after `max_steps` agent steps counts the score it has and is reported
+    unfinished. Returns {'scores', 'ended', 'steps'}, one entry per game."""
+    noops = [validate.integer("noop start", k, 0) for k in noops]
+    if not noops:
+        raise ValueError("noops must name at least one game")
+    max_steps = validate.positive_int("max_steps", max_steps)
+    envs = [make_env(game, 0) for _ in noops]
+    screens = []
+    for env, k in zip(envs, noops):
+        screen, _ = env.reset(seed=0)
+        for _ in range(k):
+            screen, *_ = env.step(0)                   # action 0 is NOOP in every minimal action set
+        screens.append(screen)
+    n = len(envs)
+    scores, steps, alive = np.zeros(n), np.zeros(n, dtype=int), np.ones(n, dtype=bool)
+    hx = model.initial_state(n)
+    for _ in range(max_steps):
+        frames = torch.as_tensor(preprocess(np.stack(screens)))
+        logits, _, hx = model(frames, hx)
+        for i in np.flatnonzero(alive):
+            screens[i], reward, terminated, truncated, _ = envs[i].step(int(logits[i].argmax()))
+            scores[i] += reward
+            steps[i] += 1
+            alive[i] = not (terminated or truncated)
+        if not alive.any():
+            break
+    for env in envs:
+        env.close()
+    return {"scores": scores.tolist(), "ended": (~alive).tolist(), "steps": steps.tolist()}
+
+
 # ---------------------------------------------------------------- where the objects are in a Pong frame
 # Grey levels of Pong's screen in ale-py's grayscale palette (measured on real screens): the field, the agent's
 # paddle (right, green), the opponent's paddle (left, orange), and the ball and the walls (white). The score

@@ -89,6 +89,21 @@ def test_shipped_pong_agent_still_scores_what_its_run_recorded():
     assert atari.play(model.eval(), "Pong", steps=500, seed=0)["score"] == recorded
 
 
+def test_greedy_scores_play_games_in_lockstep_from_their_noop_starts():
+    """The batched evaluation plays what play() plays: game 0 (no no-ops) matches play()'s seed-0 game
+    step for step, a no-op start gives another game, and a cap stops games unfinished."""
+    torch.manual_seed(0)
+    model = atari.new_model(atari.Settings(hidden=16), n_actions=6).eval()
+    result = atari.greedy_scores(model, noops=(0, 5), max_steps=300)
+    single = atari.play(model, "Pong", steps=300, seed=0)
+    assert result["steps"] == [300, 300] and result["ended"] == [False, False]
+    assert result["scores"][0] == single["score"] and single["score"] < 0     # an untrained agent concedes
+    with pytest.raises(ValueError, match="at least one game"):
+        atari.greedy_scores(model, noops=())
+    with pytest.raises(ValueError, match="noop start"):
+        atari.greedy_scores(model, noops=(-1,))
+
+
 def test_pong_block_sums_decompose_uniquely():
     """Every mix of the four greys in a 2x2 block has its own sum: a pooled pixel says what the block held."""
     table = atari._pong_block_table()

@@ -33,9 +33,9 @@ CHECKPOINT = ROOT / "build" / "pretrain" / "pong.pt"
 SHIPPED = atari.SHIPPED_AGENT
 
 
-def evaluate(model, games: int, steps: int = 27_000) -> list[float]:
-    """Greedy scores of `games` full games (seeds 0..games-1); a game ends at 21 points."""
-    return [atari.play(model, "Pong", steps=steps, seed=seed)["score"] for seed in range(games)]
+def evaluate(model, games: int, max_steps: int = 8_000) -> dict:
+    """Greedy play of `games` games with no-op starts spread over 0-29 (ALE Pong is deterministic)."""
+    return atari.greedy_scores(model, noops=[30 * i // games for i in range(games)], max_steps=max_steps)
 
 
 def main(argv=None) -> int:
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     ap.add_argument("--minutes", type=float, default=None, help="stop this sitting after this many minutes")
     ap.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
     ap.add_argument("--every", type=float, default=5.0, help="minutes between checkpoints")
-    ap.add_argument("--evaluate", type=int, default=0, help="greedy games to score after training")
+    ap.add_argument("--evaluate", type=int, default=0, help="greedy games (no-op starts) to score after training")
     ap.add_argument("--ship", action="store_true", help="write the weights and provenance into data/weights/")
     ap.add_argument("--from-shipped", action="store_true", help="start from data/weights/pong_agent.pt")
     ap.add_argument("--no-train", action="store_true", help="only evaluate or ship the checkpoint")
@@ -73,14 +73,16 @@ def main(argv=None) -> int:
     scores = []
     if args.evaluate:
         start = time.perf_counter()
-        scores = evaluate(model, args.evaluate)
-        print(f"greedy score over {len(scores)} games: mean {np.mean(scores):+.2f} {scores} "
-              f"({time.perf_counter() - start:.0f} s)")
+        result = evaluate(model, args.evaluate)
+        scores = result["scores"]
+        print(f"greedy score over {len(scores)} games (no-op starts 0-29): mean {np.mean(scores):+.2f} {scores}; "
+              f"{sum(result['ended'])} finished, steps {result['steps']} ({time.perf_counter() - start:.0f} s)")
     if args.ship:
         probe = atari.play(model, "Pong", steps=500, seed=0)
         cards = {"greedy score, first 500 steps of seed 0": probe["score"]}
         if scores:
-            cards[f"mean greedy score over {len(scores)} games"] = float(np.mean(scores))
+            cards[f"mean greedy score over {len(scores)} games, no-op starts 0-29"] = float(np.mean(scores))
+            cards["those games finished within 8,000 steps"] = int(sum(result["ended"]))
         path = weights.save_weights(model, SHIPPED, notebook="11_atari_saliency",
                                     settings=settings.as_dict(), steps=meta["frames"], extra={"log": meta["log"]},
                                     cards=cards, seconds=meta["seconds"],
