@@ -97,7 +97,7 @@ def race(name: str, what: str, ours: Callable[[], Any], original: Callable[[], A
     sides = {"ours": ours} if original is None else {"ours": ours, "original": original}
     times = {side: {str(t): [] for t in threads} for side in sides}
     outputs = {}
-    load_before = os.getloadavg()
+    load_before, cpu_before, own_before = os.getloadavg(), _cpu_times(), time.process_time()
     for t in threads:
         for side, fn in sides.items():          # warm-up: imports, caches, first-call allocation
             _, outputs[side] = _timed(fn, t)
@@ -109,6 +109,7 @@ def race(name: str, what: str, ours: Callable[[], Any], original: Callable[[], A
                for side, per in times.items()}
     record = {"race": name, "what": what, "unit": unit, "threads": list(threads), "repeats": repeats,
               "sides": summary, "load": [round(x, 2) for x in load_before + os.getloadavg()],
+              "machine_share": machine_share(cpu_before, _cpu_times(), time.process_time() - own_before),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
               "date": dt.date.today().isoformat()}
     if original is not None:
@@ -119,6 +120,30 @@ def race(name: str, what: str, ours: Callable[[], Any], original: Callable[[], A
         record["best_vs_best"] = (min(s["min"] for s in summary["original"].values())
                                   / min(s["min"] for s in summary["ours"].values()))
     return record
+
+
+def _cpu_times() -> tuple[float, float, float] | None:
+    """(busy, steal, total) clock ticks of the whole machine since boot (Linux /proc/stat), or None."""
+    try:
+        fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)          # idle + iowait
+    steal = fields[7] if len(fields) > 7 else 0.0
+    return sum(fields[:8]) - idle, steal, sum(fields[:8])
+
+
+def machine_share(before, after, own_cpu_seconds: float) -> dict | None:
+    """What else the machine did during a race: the share of all cores' time that other processes
+    used ('others', from /proc/stat's busy time less this process's CPU time) and the hypervisor stole.
+    A load average says how many ran over the last minute; this says what competed with the race."""
+    if before is None or after is None or after[2] <= before[2]:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = (after[2] - before[2]) / tick
+    busy, steal = (after[0] - before[0]) / tick, (after[1] - before[1]) / tick
+    return {"others": round(max(0.0, busy - steal - own_cpu_seconds) / total, 3), "steal": round(steal / total, 3),
+            "cores": os.cpu_count()}
 
 
 def report(record: dict, save: bool = False) -> dict:
@@ -133,6 +158,10 @@ def report(record: dict, save: bool = False) -> dict:
     if "same" in record:
         print(f"  same result: {record['same']}")
     print(f"  load average before/after: {record['load']}")
+    if record.get("machine_share"):
+        share = record["machine_share"]
+        print(f"  during the race: other processes used {share['others']:.1%} of the machine's CPU time, "
+              f"steal {share['steal']:.1%} ({share['cores']} cores)")
     if save:
         RESULTS.mkdir(exist_ok=True)
         path = RESULTS / f"{record['race']}.json"
@@ -146,10 +175,16 @@ def _cell(side: dict, unit: str) -> str:
     return ", ".join(parts)
 
 
+def _quiet(record: dict) -> str:
+    share = record.get("machine_share")
+    others = f", others {share['others']:.0%}, steal {share['steal']:.0%}" if share else ""
+    return f"{record['load'][0]:.1f}{others}"
+
+
 def table(folder: Path = RESULTS) -> str:
     """README's speed table, from the saved races (thread count in brackets)."""
     lines = ["| race | unit | ours, min (threads) | original, min (threads) | as shipped | best vs best | same result "
-             "| load, date |", "|---|---|---|---|---|---|---|---|"]
+             "| load (others' CPU share, steal), date |", "|---|---|---|---|---|---|---|---|"]
     for path in sorted(Path(folder).glob("*.json")):
         r = json.loads(path.read_text())
         if "original" not in r["sides"]:
@@ -157,7 +192,7 @@ def table(folder: Path = RESULTS) -> str:
         lines.append(f"| {r['what']} | {r['unit']} | {_cell(r['sides']['ours'], r['unit'])} | "
                      f"{_cell(r['sides']['original'], r['unit'])} | "
                      f"{format(r['as_shipped'], '.1f') + 'x' if 'as_shipped' in r else '—'} | "
-                     f"{r['best_vs_best']:.1f}x | {r['same']} | {r['load'][0]:.1f}, {r['date']} |")
+                     f"{r['best_vs_best']:.1f}x | {r['same']} | {_quiet(r)}, {r['date']} |")
     return "\n".join(lines)
 
 

@@ -65,3 +65,14 @@ def test_table_lists_saved_races(tmp_path):
         "best_vs_best": 3.0, "same": "equal", "load": [0.5, 0.4, 0.3], "date": "2026-12-06"}))
     table = race.table(tmp_path)
     assert "| toy race | s | 2 (1) | 6 (1) | 3.0x | 3.0x | equal | 0.5, 2026-12-06 |" in table
+
+
+def test_machine_share_says_what_else_ran_during_a_race():
+    """10 s of two cores' time: 6 s busy, of which 4 s were the race's own and 1 s stolen -> others 5 %, steal 5 %."""
+    import os
+    tick = os.sysconf("SC_CLK_TCK")
+    before, after = (0.0, 0.0, 0.0), (6.0 * tick, 1.0 * tick, 20.0 * tick)
+    share = race.machine_share(before, after, own_cpu_seconds=4.0)
+    assert share["others"] == 0.05 and share["steal"] == 0.05
+    assert race.machine_share(None, after, 1.0) is None
+    assert race._cpu_times() is None or len(race._cpu_times()) == 3
