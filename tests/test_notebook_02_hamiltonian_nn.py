@@ -180,3 +180,34 @@ def test_three_body_starts_are_an_equilateral_triangle_on_circular_orbits(ns):
     accel = system.derivative(0.0, y0)[:, 6:].reshape(5, 3, 2)          # unit masses: dp/dt = acceleration
     speed = np.linalg.norm(mom, axis=-1)
     np.testing.assert_allclose(np.linalg.norm(accel, axis=-1), speed ** 2 / r, rtol=1e-10)   # circular: v^2 / r
+
+
+@pytest.fixture
+def picklable(ns):
+    """The notebook's functions findable by name, as course.sweep's worker processes need them (in the
+    notebook they live in __main__; here in a module named after the namespace)."""
+    import sys
+    import types
+    module = types.ModuleType(ns["__name__"])
+    module.__dict__.update(ns)
+    sys.modules[ns["__name__"]] = module
+    yield ns
+    del sys.modules[ns["__name__"]]
+
+
+def test_trainings_in_two_processes_equal_one_after_the_other(picklable):
+    # FULL runs the pairs (and the seeds, the fresh draws) in worker processes: the cards must not depend on it
+    ns = picklable
+    spring = physics.MassSpring(m=0.5, k=2.0, radius=(0.1, 1.0))
+    data = ns["split_dataset"](spring, 6, np.linspace(0, 3, 10), 0.1, seed=0)
+    jobs = [dict(data=data, hidden=16, steps=25, progress=False), dict(data=data, hidden=16, steps=25, seed=1, batch_size=8)]
+    serial, parallel = ns["train_pairs"](jobs, workers=1), ns["train_pairs"](jobs, workers=2)
+    for (models_1, hist_1), (models_2, hist_2) in zip(serial, parallel):
+        assert list(models_1) == list(models_2) == ["baseline", "hnn"]
+        for name in models_1:
+            assert hist_1[name]["test_loss"] == hist_2[name]["test_loss"]
+            for a, b in zip(models_1[name].state_dict().values(), models_2[name].state_dict().values()):
+                assert torch.equal(a, b)
+    assert serial[0][1]["hnn"]["test_loss"] != serial[1][1]["hnn"]["test_loss"]      # the seed and batch matter
+    models, hist = ns["train_pair"](data, 16, 25, progress=False, workers=2)           # train_pair is one job
+    assert hist["hnn"]["test_loss"] == serial[0][1]["hnn"]["test_loss"]

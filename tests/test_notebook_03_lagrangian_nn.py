@@ -125,3 +125,37 @@ def test_one_double_pendulum_seed_runs_and_reports_capped_errors(ns):
         assert run["traj"][kind].shape == run["truth"].shape == (len(run["t"]), 2, 4)
     again = ns["double_pendulum_run"](seed=3, hidden=8, steps=3, n_test=2, horizon=0.05, dt=0.01)
     np.testing.assert_array_equal(again["final"]["lnn"], run["final"]["lnn"])   # seeded
+
+
+def test_relativistic_trainings_on_slices_of_one_stream_equal_one_after_the_other(ns):
+    # FULL trains the relativistic models in two processes, each on its slice of the training stream drawn
+    # in advance: the same batches, so the same models, as training them one after the other
+    import sys
+    import types
+    from course import sweep
+    module = types.ModuleType(ns["__name__"])          # worker processes find the notebook's functions by name
+    module.__dict__.update(ns)
+    sys.modules[ns["__name__"]] = module
+    try:
+        ns["rel_x_test"], ns["rel_y_test"] = ns["draw_relativistic"](50, np.random.default_rng(1))
+        build = lambda: {"lnn": ns["LagrangianNN"](1, 8), "hnn": ns["HamiltonianNN"](1, 8), "baseline": ns["BaselineNN"](1, 8)}
+        torch.manual_seed(0)
+        one_by_one = build()
+        ns["rel_rng"] = np.random.default_rng(5)
+        for kind, model in one_by_one.items():
+            draw = (lambda: ns["for_hnn"](ns["draw_relativistic"]())) if kind == "hnn" else ns["draw_relativistic"]
+            y_test = torch.cat([ns["rel_x_test"][:, 1:], ns["rel_y_test"]], 1) if kind == "hnn" else ns["rel_y_test"]
+            ns["train"](model, draw, ns["rel_x_test"], y_test, 6, 3e-3)
+        torch.manual_seed(0)
+        split = build()
+        ns["rel_rng"] = np.random.default_rng(5)
+        stream = [ns["draw_relativistic"]() for _ in range(18)]
+        batches = {"lnn": stream[:6], "hnn": [ns["for_hnn"](b) for b in stream[6:12]], "baseline": stream[12:]}
+        out = sweep.run_tasks(ns["relativistic_run"], [dict(kind=k, model=split[k], batches=batches[k]) for k in split],
+                              workers=2, progress=False)
+        for (kind, model), (trained, history, path) in zip(one_by_one.items(), out):
+            assert path is None and len(history["test_mae"]) > 0
+            for a, b in zip(model.state_dict().values(), trained.state_dict().values()):
+                assert torch.equal(a, b), kind
+    finally:
+        del sys.modules[ns["__name__"]]
