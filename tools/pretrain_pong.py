@@ -75,13 +75,13 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         result = evaluate(model, args.evaluate)
         scores = result["scores"]
-        print(f"greedy score over {len(scores)} games (no-op starts 0-29): mean {np.mean(scores):+.2f} {scores}; "
+        print(f"greedy score over {len(scores)} games (no-op starts 0-{30 * (len(scores) - 1) // len(scores)}): mean {np.mean(scores):+.2f} {scores}; "
               f"{sum(result['ended'])} finished, steps {result['steps']} ({time.perf_counter() - start:.0f} s)")
     if args.ship:
         probe = atari.play(model, "Pong", steps=500, seed=0)
         cards = {"greedy score, first 500 steps of seed 0": probe["score"]}
         if scores:
-            cards[f"mean greedy score over {len(scores)} games, no-op starts 0-29"] = float(np.mean(scores))
+            cards[f"mean greedy score over {len(scores)} games, no-op starts 0-{30 * (len(scores) - 1) // len(scores)}"] = float(np.mean(scores))
             cards["those games finished within 8,000 steps"] = int(sum(result["ended"]))
         path = weights.save_weights(model, SHIPPED, notebook="11_atari_saliency",
                                     settings=settings.as_dict(), steps=meta["frames"], extra={"log": meta["log"]},
