@@ -4,6 +4,8 @@ accuracy) and their checks, which must fail on plausible wrong answers, that the
 student's framing (a wrong `frame` changes later results), the training helpers, and the shipped
 weights of the class mode."""
 import json
+import sys
+import types
 from pathlib import Path
 
 import matplotlib
@@ -244,6 +246,62 @@ def test_curricula(ns):
     hist = ns["train_decoder"]("vigenere", hidden=4, steps=20, lr=1e-9, promote_at=1e-6, eval_every=10,
                                eval_batches=1, progress=False)[1]
     assert hist["keys"][0] == 1 and hist["keys"][-1] == 6
+
+
+def test_parallel_runs_equal_serial_runs(ns):
+    """train_runs sends each run to a worker process (course.sweep) and rebuilds the network from its
+    state_dict: two processes give the same networks and histories as one, run by run."""
+    name = ns["_train_state"].__module__           # fork sends functions by name (a kernel finds them in __main__)
+    mod = types.ModuleType(name)
+    mod.__dict__.update(ns)
+    sys.modules[name] = mod
+    tasks = [dict(cipher=c, hidden=8, steps=12, eval_every=6, eval_batches=1, progress=False, seed=s, warmup=4,
+                  decay=True, grow=0.4) for c in ("autokey", "vigenere") for s in (0, 1)]
+    try:
+        par, ser = ns["train_runs"](tasks, workers=2), ns["train_runs"](tasks, workers=1)
+    finally:
+        sys.modules.pop(name, None)
+    for (ma, ha), (mb, hb) in zip(par, ser):
+        np.testing.assert_array_equal(ha["loss"], hb["loss"])
+        assert ha["acc"] == hb["acc"]
+        assert all(torch.equal(a, b) for a, b in zip(ma.state_dict().values(), mb.state_dict().values()))
+    assert not torch.equal(par[0][0].readout.weight, par[1][0].readout.weight)   # seeds differ
+
+
+def test_gap_framing_puts_the_key_g_steps_before_the_message(ns):
+    """Section 3b: a slot of g + 1 with the key first leaves g padding steps between key and message."""
+    for gap in (0, 1, 2, 5):
+        x, y, mask = ns["make_batch"]("vigenere", 4, 14, rng=np.random.default_rng(0), max_key=1, pad_first=False,
+                                      slot=gap + 1)
+        assert x.shape == (4, gap + 1 + 14) and (x[:, 0] < 26).all() and (x[:, 1:gap + 1] == PAD).all()
+        assert mask[:, gap + 1:].all() and not mask[:, :gap + 1].any()
+    torch.manual_seed(0)
+    model = ns["CipherLSTM"](8)
+    acc = ns["evaluate"](model, "vigenere", batches=1, max_key=1, pad_first=False, slot=3)
+    assert 0.0 <= acc <= 1.0
+
+
+def test_warmup_ramps_the_learning_rate(ns):
+    """With warmup, the first steps move the weights less than without (the same seed and batches)."""
+    moved = []
+    for warmup in (0, 50):
+        torch.manual_seed(0)
+        start = ns["CipherLSTM"](8, forget_bias=1.0).readout.weight.detach().clone()
+        model = ns["train_decoder"]("vigenere", hidden=8, steps=3, lr=1e-2, warmup=warmup, eval_every=3, eval_batches=1,
+                                    progress=False)[0]
+        moved.append((model.readout.weight.detach() - start).norm().item())
+    assert moved[1] < 0.2 * moved[0]
+
+
+def test_phase_eta_scores_the_key_phase_not_the_key_length(ns):
+    """The timing measure: a unit that codes i mod m scores 1, one that codes only the key length or the
+    position scores far less, noise about 0."""
+    rng = np.random.default_rng(0)
+    key_len = np.repeat(rng.integers(1, 7, size=400), 14)
+    pos = np.tile(np.arange(14), 400)
+    units = np.stack([pos % key_len, key_len * 1.0, pos * 1.0, rng.normal(size=pos.size)], axis=1).astype(float)
+    eta = ns["phase_eta"](units, key_len, pos)
+    assert eta[0] == pytest.approx(1.0) and eta[1] < 1e-9 and eta[2] < 0.35 and eta[3] < 0.02
 
 
 def test_correlation_ratio(ns):
