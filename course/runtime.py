@@ -67,11 +67,18 @@ def fast_mode(default: bool = False) -> bool:
 
 
 def usable_cores() -> int:
-    """Cores this process may run on (respects CPU affinity and container limits)."""
+    """Cores this process may run on (respects CPU affinity and container limits), at most
+    `COURSE_CORES` when that is set (tools/run_notebook.py --jobs N gives each notebook its share)."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    share = os.environ.get("COURSE_CORES")
+    if share:
+        if not share.isdigit() or int(share) < 1:
+            raise ValueError(f"COURSE_CORES must be a positive integer, got {share!r}")
+        cores = min(cores, int(share))
+    return cores
 
 
 def choose_threads(cores: int | None = None) -> int:
@@ -114,14 +121,16 @@ def seed_everything(seed: int) -> None:
 
 
 def setup(seed: int = 0, fast: bool | None = None, device: str | None = None,
-          threads: int | None = None, quiet: bool = False) -> Runtime:
+          threads: int | str | None = None, quiet: bool = False) -> Runtime:
     """Seed everything, pick device and threads, set the plot style; print one line.
 
     Args:
         seed: seed for python, numpy and torch.
         fast: FAST mode; `None` reads `COURSE_FAST` (the parameters cell usually passes FAST).
         device: force 'cpu'/'cuda'/'mps'; `None` takes a GPU when there is one.
-        threads: torch CPU threads; `None` picks one on small CPUs (see `choose_threads`).
+        threads: torch CPU threads; `None` picks one on small CPUs (see `choose_threads`), right
+            for the small models most notebooks train; "all" takes every usable core, for a
+            notebook whose measured training step is faster so (04, 06: benchmarks/results/).
         quiet: skip the summary line.
     Returns:
         a `Runtime` with the choices made.
@@ -130,9 +139,9 @@ def setup(seed: int = 0, fast: bool | None = None, device: str | None = None,
 
     seed_everything(seed)
     fast = fast_mode() if fast is None else bool(fast)
-    n_threads = choose_threads() if threads is None else threads
-    if not isinstance(n_threads, int) or n_threads < 1:
-        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    n_threads = choose_threads() if threads is None else usable_cores() if threads == "all" else threads
+    if not isinstance(n_threads, int) or isinstance(n_threads, bool) or n_threads < 1:
+        raise ValueError(f"threads must be a positive integer, 'all' or None, got {threads!r}")
     torch.set_num_threads(n_threads)
     rt = Runtime(seed=int(seed), device=get_device(device), fast=fast,
                  threads=n_threads, torch_version=torch.__version__)

@@ -52,6 +52,10 @@ def test_setup_and_seed_reject_bad_input():
         runtime.seed_everything(1.5)
     with pytest.raises(ValueError, match="threads"):
         course.setup(seed=0, threads=0, quiet=True)
+    with pytest.raises(ValueError, match="'all' or None"):
+        course.setup(seed=0, threads="many", quiet=True)
+    assert course.setup(seed=0, threads="all", quiet=True).threads == runtime.usable_cores()
+    course.setup(seed=0, threads=1, quiet=True)
     with pytest.raises(ValueError, match="prefer"):
         runtime.get_device("tpu")
     rt = course.setup(seed=0, quiet=True)
@@ -155,3 +159,15 @@ def test_unsolved_message_reads_the_innermost_frame():
     assert msg.startswith("`test_unsolved_message_reads_the_innermost_frame.<locals>.stub` is not written yet")
     assert runtime.unsolved_message(value, tb, lambda name: False) is None          # not notebook code
     assert runtime.unsolved_message(NotImplementedError("x"), tb, here) is None     # raised with a message
+
+
+def test_course_cores_caps_what_a_notebook_asking_for_all_cores_gets(monkeypatch):
+    """run_notebook.py --jobs N sets COURSE_CORES so that N notebooks share the machine."""
+    monkeypatch.setenv("COURSE_CORES", "1")
+    assert runtime.usable_cores() == 1
+    assert course.setup(seed=0, threads="all", quiet=True).threads == 1
+    monkeypatch.setenv("COURSE_CORES", "0")
+    with pytest.raises(ValueError, match="COURSE_CORES"):
+        runtime.usable_cores()
+    monkeypatch.delenv("COURSE_CORES")
+    course.setup(seed=0, threads=1, quiet=True)

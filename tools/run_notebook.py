@@ -177,6 +177,7 @@ def run_parallel(notebooks: list[Path], fast: bool, jobs: int, out_dir: Path | N
     logs = BUILD / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     queue, running, finished = longest_first(list(notebooks), mode, folder), [], {}
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     while queue or running:
         while queue and len(running) < jobs:
             nb = queue.pop(0)
@@ -185,7 +186,8 @@ def run_parallel(notebooks: list[Path], fast: bool, jobs: int, out_dir: Path | N
             cmd += ["--timeout", str(timeout)] if timeout is not None else []
             log = open(logs / f"{Path(nb).stem}_{mode.lower()}.log", "w")
             print(f"== {Path(nb).stem} ({mode}) started, log {log.name}", flush=True)
-            running.append((nb, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log))
+            env = dict(os.environ, COURSE_CORES=str(max(1, cores // jobs)))   # a notebook asking for "all" cores gets its share
+            running.append((nb, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log))
         time.sleep(1)
         for item in [r for r in running if r[1].poll() is not None]:
             running.remove(item)
