@@ -151,6 +151,22 @@ def test_minimise_mce_counts_states_and_observation_classes(ns):
     assert (n_states, n_obs) == (4, 4)
 
 
+def test_the_class_table_agrees_with_every_known_symbol_transition(ns):
+    # the machine plays on observation classes: each class's transition is that of every symbol of the class
+    # wherever the symbol's transition is known, and known wherever one of its symbols is
+    rng = np.random.default_rng(3)
+    table = np.array([[1 + s // 2 for s in range(8)]] * 5)
+    table[rng.random(table.shape) < 0.3] = -1                          # unseen pairs
+    mm, _, n_obs = ns["minimise_mce"](dict(table=table, actions=np.array([3, 0, 1, 2, 3]), start=0))
+    ct, cls = mm["class_table"], mm["obs_class"]
+    assert ct.shape == (len(mm["table"]), n_obs)
+    for q in range(len(mm["table"])):
+        for s in range(table.shape[1]):
+            if mm["table"][q, s] >= 0:
+                assert ct[q, cls[s]] == mm["table"][q, s]
+
+
+
 # ---------------------------------------------------------------- extraction is exact
 @pytest.mark.parametrize("complete", [False, True])
 def test_extracted_machine_computes_what_the_mmn_computes(ns, complete):
