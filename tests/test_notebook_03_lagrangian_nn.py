@@ -150,12 +150,20 @@ def test_relativistic_trainings_on_slices_of_one_stream_equal_one_after_the_othe
         split = build()
         ns["rel_rng"] = np.random.default_rng(5)
         stream = [ns["draw_relativistic"]() for _ in range(18)]
-        batches = {"lnn": stream[:6], "hnn": [ns["for_hnn"](b) for b in stream[6:12]], "baseline": stream[12:]}
+        stacked = ns["stacked"]
+        batches = {"lnn": stacked(stream[:6]), "hnn": stacked([ns["for_hnn"](b) for b in stream[6:12]]),
+                   "baseline": stacked(stream[12:])}
         out = sweep.run_tasks(ns["relativistic_run"], [dict(kind=k, model=split[k], batches=batches[k]) for k in split],
                               workers=2, progress=False)
         for (kind, model), (trained, history, path) in zip(one_by_one.items(), out):
             assert path is None and len(history["test_mae"]) > 0
             for a, b in zip(model.state_dict().values(), trained.state_dict().values()):
                 assert torch.equal(a, b), kind
+        # FULL's 2000 steps: the batches travel as two stacked tensors (a list of 2000 tensors took one shared-memory
+        # file each and ran out of file descriptors in a FULL run)
+        many = stacked([ns["draw_relativistic"]() for _ in range(2000)])
+        runs = sweep.run_tasks(ns["relativistic_run"], [dict(kind="baseline", model=ns["BaselineNN"](1, 4), batches=many)] * 2,
+                               workers=2, progress=False)         # two tasks: run_tasks runs a single one in-process
+        assert [history["step"][-1] for _, history, _ in runs] == [2000, 2000]
     finally:
         del sys.modules[ns["__name__"]]
