@@ -49,7 +49,7 @@ class Lecture:
 TIMES = {
     "00_start_here": Times(10, 0.2, "FAST: README memory table (tools/run_notebook.py --fast, load ~10); FULL: header"),
     "01_mnist1d": Times(60, 2.6, "FAST: header; FULL: papermill 2:33 wall, 137 s CPU, quiet machine (7590140); the generator-in-cells version: run_notebook.py 386 s CPU at load 12-15 (3ab1075), CPU inflated by the load"),
-    "02_hamiltonian_nn": Times(48.1, 13.96, "FAST: run_notebook.py 48.1 s CPU, 321.5 s wall, 2026-12-06; FULL: run_notebook.py 837.8 s CPU, 767.6 s wall on the quiet machine (0 % steal), 2026-12-06 (4d33931)"),
+    "02_hamiltonian_nn": Times(70.4, 8.29, "FAST: run_notebook.py 70.4 s CPU of the kernel and its workers, 68.7 s wall at load ~4.5, 2026-12-06 (9f28e3d); FULL: run_notebook.py 497.3 s wall of the kernel on the quiet machine, trainings in 2 worker processes (813.6 s CPU of the kernel and its workers), 2026-12-06 (b4bb225)"),
     "03_lagrangian_nn": Times(83, 16.3, "FAST: run_notebook.py 83.0 s CPU, 472.6 s wall, 2026-12-06 (before its rollouts were shortened); FULL: run_notebook.py 977.5 s CPU of the kernel and its two seed processes, 1666.6 s wall at load ~5, 2026-12-06: over the 10-minute budget as measured under load; no quiet run yet"),
     "04_dissipative_hnn": Times(41, 4.3, "FAST: run_notebook.py 41 s CPU, 203 s wall at load 13; FULL: run_notebook.py 255 s CPU, 1506 s wall at load ~14 (a183cca)"),
     "05_action": Times(12.2, 0.63, "FAST: run_notebook.py 12.2 s CPU, 77.4 s wall, 2026-12-06; FULL: run_notebook.py 37.7 s CPU, 259.5 s wall, 2026-12-06"),
