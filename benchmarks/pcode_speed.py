@@ -95,7 +95,7 @@ def main(argv=None):
     fn_orig = None if args.original is None else original(args.original, data.clone(), steps, width, batch)
     record = race.race("06_pcode_lines", f"06 PC-ODE on Lines, width {width}, batch {batch} ({steps} steps)",
                        ours(data, steps, width, batch), fn_orig, same, repeats=args.repeats, threads=args.threads,
-                       unit="ms per step", scale=1000.0 / steps, ours_threads="all")
+                       unit="ms per step", scale=1000.0 / steps)
     return race.report(record, save=args.save)
 
 
