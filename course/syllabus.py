@@ -59,7 +59,7 @@ TIMES = {
     "09_wings": Times(45, 3.2, "FAST: README (run_notebook.py, 42 s at load ~10); FULL: header 2026-12-06 (run_notebook.py, 194 s CPU)"),
     "10_enigma_rnn": Times(56.3, 7.45, "FAST: run_notebook.py 56.3 s CPU, 57.9 s wall at load ~4, 2026-12-06; FULL: run_notebook.py under /work/notes/quiet 447.1 s wall, 781.0 s CPU (kernel + 2 training processes), 2026-12-06 (c436db2)"),
     "11_atari_saliency": Times(31.7, 9.94, "FAST: run_notebook.py 31.7 s CPU, 228.8 s wall, 2026-12-06; FULL: run_notebook.py 971.7 s CPU of the kernel and its two workers, 596.3 s wall on the quiet machine (Pong trainer stopped), 2026-12-06 (4d1dcbb)"),
-    "12_finite_state": Times(43.5, 11.4, "FAST: run_notebook.py 43.5 s CPU, 87.9 s wall at load 5, 2026-12-06 (92d613e); FULL: run_notebook.py 681.1 s CPU, 1367 s wall at load 10-12, 2026-12-06 (ad8b7bb): over the 10-minute budget as measured under load; no quiet run yet"),
+    "12_finite_state": Times(59.6, 9.8, "FAST: run_notebook.py 59.6 s wall, 62.4 s CPU at load ~1, 2026-12-06 (9c8edbe); FULL: run_notebook.py 585.2 s wall, 868.7 s CPU, quiet (/work/notes/quiet, trainer stopped), 2026-12-06 (9c8edbe)"),
     "13_cursive": Times(45, 9.6, "FAST: run_notebook.py 38.4/44.5 s CPU (238/151 s wall at load 15/11), 2026-12-06; FULL: run_notebook.py 578 s CPU, 2868 s wall at load ~15 (fcbfff0)"),
 }
 # </times>

@@ -22,7 +22,6 @@ def test_one_lecture_and_one_time_per_notebook_in_course_order():
 OVER_BUDGET = {
     "02_hamiltonian_nn": "FULL 768 s wall quiet (838 s CPU): Bonus B pixel pendulum 286 s, two-body 147 s, Bonus A.b 106 s",
     "03_lagrangian_nn": "FULL 977 s CPU (kernel and two seed processes) at load ~5; no quiet run yet",
-    "12_finite_state": "FULL 681 s CPU at load 10-12 (269 s quiet before the don't-care minimiser change)",
 }
 
 
