@@ -77,7 +77,7 @@ def main(argv=None):
     fn_orig = None if args.original is None else original(args.original, data, steps, width)
     record = race.race("04_dhnn_spring", f"04 D-HNN on the damped spring, width {width}, batch 128 ({steps} steps)",
                        ours(nb, data, steps, width), fn_orig, same, repeats=args.repeats, threads=args.threads,
-                       unit="ms per step", scale=1000.0 / steps, ours_threads="all")
+                       unit="ms per step", scale=1000.0 / steps)
     return race.report(record, save=args.save)
 
 
