@@ -20,7 +20,6 @@ def test_one_lecture_and_one_time_per_notebook_in_course_order():
 # Notebooks whose FULL run, as last measured, is over the 10-minute budget: a known failure, kept
 # visible (strict: once a measured time fits, this list must lose the name).
 OVER_BUDGET = {
-    "03_lagrangian_nn": "quiet FULL 2026-12-06 failed in section 6 after 541 s wall (sections 1-5: 530 s; fixed in e95daaf); about 600-615 s expected: over or at the 10-minute budget",
 }
 
 
