@@ -65,10 +65,9 @@ def arguments(description: str, argv=None, default_repeats: int = 3) -> argparse
     return args
 
 
-def shipped_threads_ours(setting: int | str | None = None) -> int:
-    """The threads a notebook's `course.setup(threads=setting)` takes on this machine."""
-    from course.runtime import choose_threads, usable_cores
-    return choose_threads() if setting is None else usable_cores() if setting == "all" else int(setting)
+def shipped_threads_ours() -> int:
+    from course.runtime import choose_threads
+    return choose_threads()
 
 
 def shipped_threads_original() -> int:
@@ -84,7 +83,7 @@ def _timed(fn: Callable[[], Any], threads: int) -> tuple[float, Any]:
 
 def race(name: str, what: str, ours: Callable[[], Any], original: Callable[[], Any] | None,
          same: Callable[[Any, Any], str] | None, *, repeats: int = 3, threads=(1, 2),
-         unit: str = "s", scale: float = 1.0, ours_threads: int | str | None = None) -> dict:
+         unit: str = "s", scale: float = 1.0) -> dict:
     """Time `ours` and `original` alternated at each thread count; return the record.
 
     Args:
@@ -94,7 +93,6 @@ def race(name: str, what: str, ours: Callable[[], Any], original: Callable[[], A
         same: (our output, original's output) -> a sentence saying how they agree; raises if not.
         repeats, threads: timed calls per side at each torch thread count.
         unit, scale: times are reported as seconds * scale in `unit` (e.g. 'ms per step').
-        ours_threads: the notebook's `course.setup(threads=...)` setting, for the 'as shipped' ratio.
     """
     sides = {"ours": ours} if original is None else {"ours": ours, "original": original}
     times = {side: {str(t): [] for t in threads} for side in sides}
@@ -116,7 +114,7 @@ def race(name: str, what: str, ours: Callable[[], Any], original: Callable[[], A
               "date": dt.date.today().isoformat()}
     if original is not None:
         record["same"] = same(outputs["ours"], outputs["original"]) if same else "not compared"
-        ours_t, orig_t = str(shipped_threads_ours(ours_threads)), str(shipped_threads_original())
+        ours_t, orig_t = str(shipped_threads_ours()), str(shipped_threads_original())
         if ours_t in summary["ours"] and orig_t in summary["original"]:
             record["as_shipped"] = summary["original"][orig_t]["min"] / summary["ours"][ours_t]["min"]
         record["best_vs_best"] = (min(s["min"] for s in summary["original"].values())

@@ -129,8 +129,8 @@ def setup(seed: int = 0, fast: bool | None = None, device: str | None = None,
         fast: FAST mode; `None` reads `COURSE_FAST` (the parameters cell usually passes FAST).
         device: force 'cpu'/'cuda'/'mps'; `None` takes a GPU when there is one.
         threads: torch CPU threads; `None` picks one on small CPUs (see `choose_threads`), right
-            for the small models most notebooks train; "all" takes every usable core, for a
-            notebook whose measured training step is faster so (04, 06: benchmarks/results/).
+            for the small models most notebooks train; "all" takes every usable core (measure the
+            whole notebook first: at two threads 04 and 06 gained little or nothing, see their headers).
         quiet: skip the summary line.
     Returns:
         a `Runtime` with the choices made.

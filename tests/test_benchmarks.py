@@ -25,7 +25,7 @@ def test_every_race_runs_at_smoke_size(script):
 
 def test_race_alternates_and_reports_both_ratios(monkeypatch):
     calls = []
-    monkeypatch.setattr(race, "shipped_threads_ours", lambda setting=None: 1)
+    monkeypatch.setattr(race, "shipped_threads_ours", lambda: 1)
     monkeypatch.setattr(race, "shipped_threads_original", lambda: 2)
     record = race.race("99_toy", "toy", lambda: calls.append("ours") or 1, lambda: calls.append("orig") or 1,
                        lambda a, b: "equal", repeats=2, threads=(1, 2))

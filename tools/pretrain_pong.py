@@ -33,9 +33,14 @@ CHECKPOINT = ROOT / "build" / "pretrain" / "pong.pt"
 SHIPPED = atari.SHIPPED_AGENT
 
 
-def evaluate(model, games: int, max_steps: int = 8_000) -> dict:
-    """Greedy play of `games` games with no-op starts spread over 0-29 (ALE Pong is deterministic)."""
-    return atari.greedy_scores(model, noops=[30 * i // games for i in range(games)], max_steps=max_steps)
+EVAL_STEPS = 8_000     # a game still rallying after this many agent steps counts as unfinished
+
+
+def evaluate(model, games: int) -> dict:
+    """Greedy play of `games` games with no-op starts spread over 0-29 (ALE Pong is deterministic);
+    atari.greedy_scores' result plus the 'noops' label, e.g. '0-27'."""
+    noops = [30 * i // games for i in range(games)]
+    return {**atari.greedy_scores(model, noops=noops, max_steps=EVAL_STEPS), "noops": f"{noops[0]}-{noops[-1]}"}
 
 
 def main(argv=None) -> int:
@@ -75,14 +80,14 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         result = evaluate(model, args.evaluate)
         scores = result["scores"]
-        print(f"greedy score over {len(scores)} games (no-op starts 0-{30 * (len(scores) - 1) // len(scores)}): mean {np.mean(scores):+.2f} {scores}; "
+        print(f"greedy score over {len(scores)} games (no-op starts {result['noops']}): mean {np.mean(scores):+.2f} {scores}; "
               f"{sum(result['ended'])} finished, steps {result['steps']} ({time.perf_counter() - start:.0f} s)")
     if args.ship:
         probe = atari.play(model, "Pong", steps=500, seed=0)
         cards = {"greedy score, first 500 steps of seed 0": probe["score"]}
         if scores:
-            cards[f"mean greedy score over {len(scores)} games, no-op starts 0-{30 * (len(scores) - 1) // len(scores)}"] = float(np.mean(scores))
-            cards["those games finished within 8,000 steps"] = int(sum(result["ended"]))
+            cards[f"mean greedy score over {len(scores)} games, no-op starts {result['noops']}"] = float(np.mean(scores))
+            cards[f"those games finished within {EVAL_STEPS:,} steps"] = int(sum(result["ended"]))
         path = weights.save_weights(model, SHIPPED, notebook="11_atari_saliency",
                                     settings=settings.as_dict(), steps=meta["frames"], extra={"log": meta["log"]},
                                     cards=cards, seconds=meta["seconds"],
