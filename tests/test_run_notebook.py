@@ -23,6 +23,15 @@ def test_longest_first_with_unknown_notebooks_first(tmp_path):
     assert [p.stem for p in order] == ["new", "b", "c", "a"]
 
 
+def test_a_fresh_clone_orders_by_the_syllabus_times(tmp_path):
+    """No build/run_stats.json yet (a fresh clone): the syllabus's FULL times order the runs."""
+    from course.syllabus import TIMES
+    names = ["05_action", "11_atari_saliency", "00_start_here", "04_dissipative_hnn"]
+    order = [p.stem for p in run_notebook.longest_first([Path(f"{n}.ipynb") for n in names], "FULL", tmp_path)]
+    assert order == sorted(names, key=lambda n: TIMES[n].full_min, reverse=True)
+    assert order[0] == "11_atari_saliency" and order[-1] == "00_start_here"
+
+
 def test_stats_merge_by_notebook_and_mode(tmp_path):
     stats(tmp_path, a=1.0)
     run_notebook.save_stats({"notebook": "a", "mode": "FAST", "seconds": 2.0}, tmp_path)

@@ -160,11 +160,18 @@ def load_stats(folder: Path = BUILD) -> dict:
 
 
 def longest_first(notebooks: list[Path], mode: str, folder: Path = BUILD) -> list[Path]:
-    """Order notebooks by their last recorded wall time, longest first (unknown ones first:
-    a new notebook may be long), so that N parallel runs end close together."""
+    """Order notebooks by their last recorded wall time, longest first, so that N parallel runs
+    end close together. A fresh clone has no records: the syllabus's times stand in; a notebook
+    in neither goes first (a new notebook may be long)."""
+    from course.syllabus import TIMES
     known = load_stats(folder)
     def seconds(nb: Path) -> float:
-        return known.get(Path(nb).stem, {}).get(mode, {}).get("seconds", float("inf"))
+        stem = Path(nb).stem
+        if mode in known.get(stem, {}):
+            return known[stem][mode]["seconds"]
+        if stem in TIMES:
+            return TIMES[stem].fast_s if mode == "FAST" else 60 * TIMES[stem].full_min
+        return float("inf")
     return sorted(notebooks, key=seconds, reverse=True)
 
 
