@@ -128,19 +128,31 @@ def downsample(points, keep: float, drop_prob: float = 0.05, rng=None) -> np.nda
     """The paper's stroke-preserving downsampler (section 4, `downsample` of the original).
 
     Each stroke keeps max(2, int(len * keep)) evenly spaced points including both ends,
-    then loses each interior point with probability `drop_prob`; dots stay.
+    then loses each interior point with probability `drop_prob`; dots stay. (All strokes at
+    once: the same points and random draws as a loop over the strokes, several times faster.)
     """
     keep = validate.number("keep", keep, lo=0, hi=1, lo_open=True)
     drop_prob = validate.number("drop_prob", drop_prob, lo=0, hi=1, hi_open=True)
     rng = np.random.default_rng() if rng is None else rng
-    out = []
-    for s in split_strokes(points):
-        if len(s) > 2:
-            s = s[np.linspace(0, len(s) - 1, max(2, int(len(s) * keep))).astype(int)]
-            inner = rng.random(len(s) - 2) >= drop_prob
-            s = s[np.r_[True, inner, True]]
-        out.append(s)
-    return _join(out)
+    pts = check_points("points", points)
+    bounds = np.unique(np.concatenate([[0], np.flatnonzero(pts[:, 2] == 0) + 1, [len(pts)]]))
+    first, n = bounds[:-1], np.diff(bounds)                     # each stroke's first point and length
+    long = n > 2
+    m = np.where(long, np.maximum(2, (n * keep).astype(int)), n)   # points each stroke keeps
+    step = np.where(long, (n - 1) / np.maximum(m - 1, 1), 1.0)     # as np.linspace(0, n - 1, m)
+    stroke = np.repeat(np.arange(len(n)), m)
+    start = np.cumsum(m) - m
+    i = np.arange(len(stroke)) - start[stroke]
+    idx = (i * step[stroke]).astype(int)
+    last = i == m[stroke] - 1
+    idx[last] = (n - 1)[stroke[last]]                            # linspace ends exactly on the last point
+    kept = np.ones(len(idx), bool)
+    inner = long[stroke] & (i > 0) & ~last
+    kept[inner] = rng.random(int(inner.sum())) >= drop_prob    # one draw per interior point, stroke by stroke
+    out = pts[first[stroke] + idx][kept]
+    out[:, 2] = 1.0
+    out[last[kept], 2] = 0.0                                     # the pen lifts after each stroke's last point
+    return out
 
 
 def jitter(points, rng, shear=(-0.1, 0.1), scale=(0.9, 1.1), noise: float = 0.0005) -> np.ndarray:

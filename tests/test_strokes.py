@@ -44,6 +44,28 @@ def test_downsample_keeps_endpoints_and_fraction():
     np.testing.assert_array_equal(S.downsample(dot, 0.3, rng=rng), dot)
 
 
+def _downsample_by_loop(points, keep, drop_prob, rng):
+    """The downsampler written stroke by stroke, as the original does: the reference of the batched one."""
+    out = []
+    for s in S.split_strokes(points):
+        if len(s) > 2:
+            s = s[np.linspace(0, len(s) - 1, max(2, int(len(s) * keep))).astype(int)]
+            s = s[np.r_[True, rng.random(len(s) - 2) >= drop_prob, True]]
+        out.append(s)
+    return np.vstack([np.column_stack([s, np.r_[np.ones(len(s) - 1), 0.0]]) for s in out])
+
+
+def test_downsample_is_the_stroke_by_stroke_loop():
+    words = [p for _, p in S.word_bank(40, seed=5, step=0.024, min_len=1, max_len=6)]
+    words += [np.array([[0.1, 0.2, 0.0]]), np.array([[0, 0, 1.0], [1, 1, 1.0]]),
+              np.array([[0, 0, 1.0], [1, 1, 0.0], [2, 2, 0.0], [3, 3, 1.0], [4, 4, 1.0], [5, 5, 1.0]])]
+    for keep, drop in [(0.3, 0.05), (0.4, 0.5), (0.999, 0.0), (0.01, 0.05)]:
+        r1, r2 = np.random.default_rng(1), np.random.default_rng(1)
+        for w in words:
+            np.testing.assert_array_equal(S.downsample(w, keep, drop, r1), _downsample_by_loop(w, keep, drop, r2))
+        assert r1.random() == r2.random()          # the same random draws, in the same order
+
+
 def test_augment_and_bank_are_seeded():
     a = S.word_bank(5, seed=3)
     b = S.word_bank(5, seed=3)
