@@ -247,3 +247,42 @@ def test_harmonic_share_finds_a_planted_harmonic_field(ns):
     points = np.random.default_rng(0).uniform(-1.2, 1.2, (100, 2))
     c, rest = ns["harmonic_share"](Planted(), points, rho=2.0)
     assert c == pytest.approx(0.7, abs=1e-6) and rest < 1e-12
+
+
+# ---------------------------------------------------------------- Bonus C: the extra seeds in worker processes
+@pytest.fixture
+def seeds_ns():
+    """A fresh namespace with what dhnn_seed_run reads from the notebook's earlier cells, at toy sizes, its
+    functions findable by name (course.sweep's worker processes need them; in the notebook they live in __main__)."""
+    import sys
+    import types
+    ns = definitions(NB)
+    spring_data = ns["spring_dataset"](2.0, seed=42)
+    spring = spring_data["system"]
+    s = np.linspace(-1.2, 1.2, 5)
+    plot_grid = np.stack(np.meshgrid(s, s), -1).reshape(-1, 2)
+    t_eval, y0, cf_y0 = np.linspace(0, 0.5, 20), np.array([0.85, 0.25]), np.array([0.9, 0.0])
+    ns.update(spring_data=spring_data, spring=spring, width=8, steps=30, LR=1e-3, device="cpu", RHO=2.0,
+              plot_grid=plot_grid, t_eval=t_eval, y0=y0, cf_y0=cf_y0, true_path=spring.solution(y0, t_eval),
+              cf_truth={r: physics.DampedSpring(rho=r).solution(cf_y0, t_eval) for r in (0.0, 1.0, 4.0)},
+              true_parts={"rot": spring.conservative(plot_grid), "irr": spring.dissipative(plot_grid)},
+              spring_gx=torch.as_tensor(plot_grid, dtype=torch.float32), spring_gt=torch.zeros(len(plot_grid), 1))
+    module = types.ModuleType(ns["__name__"])
+    module.__dict__.update(ns)
+    sys.modules[ns["__name__"]] = module
+    yield ns
+    del sys.modules[ns["__name__"]]
+
+
+def test_extra_seeds_in_two_processes_equal_one_after_the_other(seeds_ns):
+    from course import sweep
+    ns = seeds_ns
+    tasks = [dict(seed=0), dict(seed=1)]
+    serial = sweep.run_tasks(ns["dhnn_seed_run"], tasks, workers=1, progress=False)
+    parallel = sweep.run_tasks(ns["dhnn_seed_run"], [dict(t, threads=1) for t in tasks], workers=2, progress=False)
+    for (m1, h1, k1), (m2, h2, k2) in zip(serial, parallel):
+        assert k1 == k2 and h1["test_loss"] == h2["test_loss"]          # the card numbers, exactly
+        for a, b in zip(m1.state_dict().values(), m2.state_dict().values()):
+            assert torch.equal(a, b)
+    assert serial[0][2]["test"] != serial[1][2]["test"]                   # the seed matters
+    assert set(serial[0][2]) >= {"test", "trajectory", "rho'=1", "rho'=4", "rho'=0 energy ratio", "irr rel MSE", "c"}
