@@ -60,7 +60,7 @@ TIMES = {
     "10_enigma_rnn": Times(56.3, 7.45, "FAST: run_notebook.py 56.3 s CPU, 57.9 s wall at load ~4, 2026-12-06; FULL: run_notebook.py under /work/notes/quiet 447.1 s wall, 781.0 s CPU (kernel + 2 training processes), 2026-12-06 (c436db2)"),
     "11_atari_saliency": Times(31.7, 9.94, "FAST: run_notebook.py 31.7 s CPU, 228.8 s wall, 2026-12-06; FULL: run_notebook.py 971.7 s CPU of the kernel and its two workers, 596.3 s wall on the quiet machine (Pong trainer stopped), 2026-12-06 (4d1dcbb)"),
     "12_finite_state": Times(59.6, 9.8, "FAST: run_notebook.py 59.6 s wall, 62.4 s CPU at load ~1, 2026-12-06 (9c8edbe); FULL: run_notebook.py 585.2 s wall, 868.7 s CPU, quiet (/work/notes/quiet, trainer stopped), 2026-12-06 (9c8edbe)"),
-    "13_cursive": Times(45, 9.6, "FAST: run_notebook.py 38.4/44.5 s CPU (238/151 s wall at load 15/11), 2026-12-06; FULL: run_notebook.py 578 s CPU, 2868 s wall at load ~15 (fcbfff0)"),
+    "13_cursive": Times(54, 6.85, "FAST: run_notebook.py 54.0 s wall, 49.1 s CPU at load ~2, 2026-12-06 (af776bc); FULL: run_notebook.py under /work/notes/quiet 410.8 s wall, 784.7 s CPU at two torch threads (the paper's 5 layers), 2026-12-06 (af776bc)"),
 }
 # </times>
 
