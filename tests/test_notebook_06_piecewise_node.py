@@ -231,7 +231,8 @@ def test_odernn_advances_with_rk4_and_ticks_every_frame(ns):
     with torch.no_grad():                                                        # f = 0: the PC-ODE's straight line
         for p in model.f.parameters():
             p.zero_()
-    assert torch.allclose(model.advance(h, torch.full((3,), 2.0)), ns["PCODE"].advance(model, h, torch.full((3,), 2.0)))
+    line = torch.cat([h[:, :4] + model.c * 2.0 * h[:, 4:], h[:, 4:]], -1)          # z + c tau zdot, zdot
+    assert torch.allclose(model.advance(h, torch.full((3,), 2.0)), line, atol=1e-6)
     e = ns["evaluate"](model, torch.rand(21, 5, 2), jumpy=False)
     assert e["ticks"] == 17 and e["horizon"] == 17 and e["pred"].shape == (21, 5, 2)
 
@@ -268,13 +269,39 @@ def test_event_shares_and_the_rhythm_control(ns):
     assert control[:, 0].nonzero()[:, 0].tolist() == [7, 11, 15]               # evenly spaced over frames 4..19
 
 
-def test_ticks_over_seeds_repeat_fit_models_at_seed_0(ns):
+@pytest.fixture
+def picklable(ns):
+    """The notebook's functions findable by name, as course.sweep's worker processes need them (in the
+    notebook they live in __main__; here in a module named after the namespace)."""
+    import sys
+    module = types.ModuleType(ns["__name__"])
+    module.__dict__.update(ns)
+    sys.modules[ns["__name__"]] = module
+    yield ns
+    del sys.modules[ns["__name__"]]
+
+
+def test_seeds_in_two_processes_equal_one_after_the_other(picklable):
+    # FULL trains Billiards1D's three models at seeds 0-2 in worker processes: the cards must not depend on it
     from course import piecewise_data
+    ns = picklable
     data = [torch.as_tensor(a, dtype=torch.float32) for a in piecewise_data.split(piecewise_data.lines(40))]
     ns["splits"] = {"Lines": data}
-    ticks = ns["pcode_ticks"]("Lines", 2, (0, 1))
-    assert len(ticks) == 2 and all(1 <= t <= 17 for t in ticks)
-    assert ticks[0] == ns["fit_models"]("Lines", 2, labels=("PC-ODE",))["PC-ODE"]["eval"]["ticks"]   # the notebook reuses seed 0
+    labels = ("ODE-RNN", "PC-ODE", "GRU")
+    serial = ns["fit_seeds"]("Lines", 2, (0, 1), labels=labels, workers=1)
+    parallel = ns["fit_seeds"]("Lines", 2, (0, 1), labels=labels, workers=2)
+    assert list(serial) == list(parallel) == [0, 1]
+    for seed in (0, 1):
+        assert set(serial[seed]) == set(labels)
+        for label in labels:
+            a, b = serial[seed][label], parallel[seed][label]
+            assert a["eval"]["mse"] == b["eval"]["mse"] and a["eval"]["ticks"] == b["eval"]["ticks"]
+            assert a["hist"]["mse"] == b["hist"]["mse"]
+            for x, y in zip(a["model"].state_dict().values(), b["model"].state_dict().values()):
+                assert torch.equal(x, y)
+    assert serial[0]["PC-ODE"]["hist"]["mse"] != serial[1]["PC-ODE"]["hist"]["mse"]      # the seed matters
+    one = ns["fit_models"]("Lines", 2, labels=("PC-ODE",))["PC-ODE"]                     # seed 0 (SEED), in-process
+    assert one["eval"]["mse"] == serial[0]["PC-ODE"]["eval"]["mse"] and one["hist"]["mse"] == serial[0]["PC-ODE"]["hist"]["mse"]
 
 
 def test_explore_runs_headless_and_rejects_bad_eps(ns):
