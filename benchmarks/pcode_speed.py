@@ -6,7 +6,9 @@ Adam lr 1e-3) on the same Lines batches (course.piecewise_data.lines: 21 frames,
 batch 256, for the same number of steps. Ours is the notebook's `train` with its `jumpy_frame`
 (per frame one GRU update and one gradient-free decoder call that decides whether the segment
 extends; the frames' GRU inputs are computed before the walk and the predictions the loss uses are
-decoded after it, one call each); the original's loop is its `train.train` as it ships (it encodes
+decoded after it, one call each; the encoder's last layer is folded into the GRU's input weights, and
+`course.piecewise_fast.decode_pair` decodes each state at its elapsed time and at tau = 0 in one
+pass with a written-out backward, tested equal to autograd); the original's loop is its `train.train` as it ships (it encodes
 and decodes the whole sequence at once too, and runs a GRUCell per frame), with its evaluation
 switched off (eval_every 0) so that both sides time training steps only.
 Unit: ms per training step.
