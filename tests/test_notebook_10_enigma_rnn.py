@@ -332,3 +332,87 @@ def test_shipped_weights_reproduce_their_recorded_accuracy(ns, cipher):
     acc = 100 * ns["evaluate"](model, cipher, 14, 10, 50, seed=2 * 10**6, pad_first=info["settings"]["pad_first"])
     assert acc == pytest.approx(info["cards"]["message accuracy at length 14 (%)"], abs=0.5)
     assert (WEIGHTS / f"{name}.pt").stat().st_size < 2 * 2**20
+
+
+# ---------------------------------------------------------------- Bonus 8b: the crack mode (known plaintext)
+def test_frame_crack_layout(ns):
+    """Input: ciphertext and plaintext side by side, then padding; target: the plaintext echoed, then the key
+    right-aligned in its slot (by the student's frame); the mask covers the slot only."""
+    keys = np.array([list(ciphers.encode("KEYS---")), list(ciphers.encode("Q------"))])
+    plain = np.stack([ciphers.encode("ABCDE"), ciphers.encode("VWXYZ")])
+    c = ciphers.vigenere(plain, keys)
+    copies = [a.copy() for a in (keys, c, plain)]
+    x, y, mask = ns["frame_crack"](keys, c, plain)
+    assert all((a == b).all() for a, b in zip((keys, c, plain), copies))
+    assert x.shape == (2, 12, 2) and y.shape == mask.shape == (2, 12) and mask.dtype == bool
+    np.testing.assert_array_equal(x[:, :5, 0], c)
+    np.testing.assert_array_equal(x[:, :5, 1], plain)
+    assert (x[:, 5:] == PAD).all()
+    assert ciphers.decode(y[0]) == "ABCDE---KEYS" and ciphers.decode(y[1]) == "VWXYZ------Q"
+    assert not mask[:, :5].any() and mask[:, 5:].all()
+
+
+@pytest.mark.parametrize("cipher", ["vigenere", "autokey"])
+def test_make_crack_batch_is_consistent_with_the_cipher(ns, cipher):
+    x, y, mask = ns["make_crack_batch"](cipher, 200, 14, rng=np.random.default_rng(0))
+    slot = ns["CRACK_SLOT"]
+    assert x.shape == (200, 14 + slot, 2) and y.shape == (200, 14 + slot)
+    right = y[:, 14:]
+    n = (right != PAD).sum(1)
+    assert (right[:, 0] == PAD).all() and n.min() == 1 and n.max() == slot - 1     # keys of 1-6, never filling the slot
+    keys = np.take_along_axis(right, (np.arange(slot)[None] - n[:, None]) % slot, 1)  # back to 'KEY----'
+    np.testing.assert_array_equal(x[:, :14, 0], getattr(ciphers, cipher)(x[:, :14, 1], keys))
+    np.testing.assert_array_equal(y[:, :14], x[:, :14, 1] if ns["CRACK_ECHO"] == "plain"    # the plaintext echoed,
+                                  else (x[:, :14, 0] - x[:, :14, 1]) % 26)              # or the key stream
+    for echo, want in (("plain", x[:, :14, 1]), ("stream", (x[:, :14, 0] - x[:, :14, 1]) % 26)):
+        got = ns["make_crack_batch"](cipher, 200, 14, rng=np.random.default_rng(0), echo=echo)
+        np.testing.assert_array_equal(got[0], x)
+        np.testing.assert_array_equal(got[1][:, :14], want)
+        np.testing.assert_array_equal(got[1][:, 14:], y[:, 14:])
+    assert not any(ciphers.decode(k[k != PAD]) == "KEY" for k in keys)
+
+
+def test_make_crack_batch_rejects_other_ciphers(ns):
+    with pytest.raises(ValueError, match="cipher"):
+        ns["make_crack_batch"]("toy_enigma", 4)
+    with pytest.raises(ValueError, match="echo"):
+        ns["make_crack_batch"]("vigenere", 4, echo="key")
+
+
+class _VigenereOracle(torch.nn.Module):
+    """Reads the key off a crack batch by the algorithm: the stream c - p, its shortest period, right-aligned."""
+
+    def __init__(self, slot, length=14, wrong_length=False):
+        super().__init__()
+        self.slot, self.length, self.wrong_length, self.w = slot, length, wrong_length, torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        x = x.numpy()
+        stream = (x[:, :self.length, 0] - x[:, :self.length, 1]) % 26
+        y = np.full(x.shape[:2], PAD)
+        y[:, :self.length] = x[:, :self.length, 1]
+        for b, s in enumerate(stream):
+            m = next(m for m in range(1, self.slot) if all(s[i] == s[i % m] for i in range(self.length)))
+            m = min(m + self.wrong_length, self.slot - 1)
+            y[b, -m:] = s[:m]
+        return torch.nn.functional.one_hot(torch.as_tensor(y), 27).float()
+
+
+def test_crack_scores(ns):
+    slot = ns["CRACK_SLOT"]
+    letters, whole = ns["crack_scores"](_VigenereOracle(slot), "vigenere", batches=4)
+    assert letters > 0.99 and whole > 0.98           # a key that is itself periodic ('ABAB') is ambiguous: rare
+    letters, whole = ns["crack_scores"](_VigenereOracle(slot, wrong_length=True), "vigenere", batches=4)
+    assert whole < 0.2                               # one letter too many: the length is part of the key
+
+
+def test_crack_mode_trains_through_train_decoder_and_train_runs(ns):
+    """Two input channels (54 features), the crack sampler; train_runs rebuilds the 2-channel network."""
+    task = dict(cipher="autokey", hidden=8, steps=6, eval_every=3, eval_batches=1, progress=False, seed=1,
+                slot=ns["CRACK_SLOT"], max_key=ns["CRACK_SLOT"] - 1, grow=0.4, sampler=ns["make_crack_batch"], inputs=2)
+    model, hist = ns["train_decoder"](**task)
+    assert model.lstm.input_size == 54 and hist.steps == [0, 3, 6] and all(np.isfinite(hist["loss"][1:]))
+    (rebuilt, hist2), = ns["train_runs"]([task], workers=1)
+    np.testing.assert_array_equal(hist["loss"], hist2["loss"])
+    letters, whole = ns["crack_scores"](rebuilt, "autokey", batches=1)
+    assert 0 <= letters <= 1 and 0 <= whole <= 1
