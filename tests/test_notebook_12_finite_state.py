@@ -366,3 +366,107 @@ def test_shipped_pong_qbns_reproduce_their_probe(ns):
     probe = ns["pong_probe"](agent, qbns["hqbn"], qbns["fqbn"])
     for key in ("probe_states", "probe_obs"):
         assert abs(probe[key] - info["cards"][key]) <= max(1, 0.1 * info["cards"][key]), (key, probe, info["cards"])
+
+
+# ---------------------------------------------------------------- CartPole (section 9): the control task
+@pytest.fixture(scope="module")
+def cartpole_mmn(ns):
+    """A GRU imitating the expert briefly (cp_imitate on 8 noisy expert episodes) and QBNs trained briefly on its
+    own play (train_qbn): an MMN that balances for a while, with a few states and observation classes."""
+    from course import cartpole
+    torch.manual_seed(0)
+    policy = ns["GRUPolicy"](4, 2, 32)
+    d = cartpole.rollout(cartpole.expert, 8, seed=1, noise=0.2)
+    ns["cp_imitate"](policy, d["observations"], d["expert"], d["alive"], 3, batch=8, lr=1e-2)
+    log = {}
+    bn = cartpole.rollout(ns["cp_player"](policy, log=log), 4, seed=2, max_steps=200)
+    part = lambda key: torch.as_tensor(np.stack(log[key])[bn["alive"]])
+    hq, _ = ns["train_qbn"](part("memory"), part("memory"), 8, 100, lambda q: 0.0, every=100, seed=0)
+    fq, _ = ns["train_qbn"](part("features"), part("features"), 8, 100, lambda q: 0.0, out="linear", every=100, seed=0)
+    return ns["cartpole_bundle"](policy, hq, fq)
+
+
+def test_cartpole_player_is_the_mmn_of_eq_4(ns, cartpole_mmn):
+    # one step per call with the memory carried is GRUPolicy.run with both QBNs on the whole sequence
+    from course import cartpole
+    p, hq, fq = cartpole_mmn["policy"], cartpole_mmn["hqbn"], cartpole_mmn["fqbn"]
+    log = {}
+    played = cartpole.rollout(ns["cp_player"](p, hq, fq, log=log), 3, seed=5, max_steps=60)
+    with torch.no_grad():
+        hs = p.run(ns["cp_input"](played["observations"]).transpose(0, 1), hqbn=hq, fqbn=fq)
+    assert torch.allclose(hs[:, 1:].transpose(0, 1), torch.as_tensor(np.stack(log["memory"])), atol=1e-6)
+    assert (played["actions"] == np.stack(log["action"])).all()
+
+
+def test_cartpole_machine_replays_the_mmn_on_its_own_episodes(ns, cartpole_mmn):
+    # extraction is exact: on the episodes it was read from, the machine (and its minimised quotient, on observation
+    # classes) takes the MMN's action at every step and never needs the nearest-code fallback
+    from course import cartpole
+    p, hq, fq = cartpole_mmn["policy"], cartpole_mmn["hqbn"], cartpole_mmn["fqbn"]
+    mmn = cartpole.rollout(ns["cp_player"](p, hq, fq), 4, seed=7, max_steps=200)
+    m = ns["extract_machine"](ns["MMN"](p, hq, fq), ns["cp_input"](mmn["observations"]).transpose(0, 1),
+                              mmn["alive"].sum(0), complete=False)
+    minimal, n_h, n_o = ns["minimise_mce"](m)
+    assert len(set(m["actions"].tolist())) > 1 and n_h <= len(m["table"]) and n_o <= len(m["obs_codes"])
+    for machine in (m, minimal):
+        player = ns["machine_player"](ns["CartPoleFeatures"](p), fq, m, machine)
+        replay = cartpole.rollout(lambda obs: player(obs, np.zeros(len(obs), dtype=bool)), 4, seed=7, max_steps=200)
+        assert (replay["actions"][replay["alive"]] == mmn["actions"][mmn["alive"]]).all()
+        assert (replay["returns"] == mmn["returns"]).all()
+        assert not np.stack(player.state["misses"])[replay["alive"]].any()
+
+
+def test_cartpole_replay_check_fails_on_a_wrong_machine(ns, cartpole_mmn):
+    from course import cartpole
+    p, hq, fq = cartpole_mmn["policy"], cartpole_mmn["hqbn"], cartpole_mmn["fqbn"]
+    mmn = cartpole.rollout(ns["cp_player"](p, hq, fq), 4, seed=7, max_steps=200)
+    m = ns["extract_machine"](ns["MMN"](p, hq, fq), ns["cp_input"](mmn["observations"]).transpose(0, 1),
+                              mmn["alive"].sum(0), complete=False)
+    wrong = dict(m, actions=1 - m["actions"])                                 # every state pushes the other way
+    player = ns["machine_player"](ns["CartPoleFeatures"](p), fq, m, wrong)
+    replay = cartpole.rollout(lambda obs: player(obs, np.zeros(len(obs), dtype=bool)), 4, seed=7, max_steps=200)
+    assert (replay["returns"] != mmn["returns"]).any()
+
+
+def test_cp_imitate_learns_the_expert_and_ignores_ended_steps(ns):
+    from course import cartpole
+    torch.manual_seed(1)
+    policy = ns["GRUPolicy"](4, 2, 32)
+    d = cartpole.rollout(cartpole.expert, 8, seed=3, noise=0.2)
+    before = [q.detach().clone() for q in policy.parameters()]
+    ns["cp_imitate"](policy, d["observations"], d["expert"], np.zeros_like(d["alive"]), 2, batch=8)
+    assert all(torch.equal(a, b) for a, b in zip(before, policy.parameters()))   # nothing alive: no update
+    ns["cp_imitate"](policy, d["observations"], d["expert"], d["alive"], 4, batch=8, lr=1e-2)
+    log = {}
+    ns["cp_player"](policy, log=log)(d["observations"][:, :, :].reshape(-1, 4)[:2000])
+    agree = (log["action"][0] == d["expert"].reshape(-1)[:2000]).mean()
+    assert agree > 0.8, agree
+
+
+def test_cartpole_stack_pads_rounds_to_500_steps(ns):
+    from course import cartpole
+    short = cartpole.rollout(lambda obs: np.ones(len(obs), dtype=int), 3, seed=0)    # falls within 60 steps
+    full = cartpole.rollout(cartpole.expert, 2, seed=1)
+    d = ns["cp_stack"]([full, short])
+    assert d["observations"].shape == (500, 5, 4) and d["alive"].shape == (500, 5)
+    assert (d["alive"].sum(0)[2:] == short["returns"]).all() and d["alive"][:, :2].all()
+
+
+def test_cartpole_run_tiny_end_to_end(ns):
+    # the whole section-9 CartPole task at toy sizes: every number is there, and the bundle is the shippable shape
+    r = ns["cartpole_run"](0, rounds=1, passes=1, qbn_steps=8, finetune=1)
+    for key in ("rnn", "mmn", "machine", "expert", "H", "O", "states", "obs", "unknown", "seconds"):
+        assert key in r, key
+    assert 1 <= r["H"] <= r["states"] and 1 <= r["O"] <= r["obs"] and r["expert"] == 500
+    ns["cartpole_bundle"]().load_state_dict(r["bundle"].state_dict())
+
+
+def test_shipped_cartpole_weights_reproduce_their_cards(ns):
+    if not _shipped("12_cartpole"):
+        pytest.skip("12_cartpole.pt not shipped")
+    info = weights.provenance("12_cartpole")
+    bundle = ns["cartpole_bundle"]()
+    weights.load_weights(bundle, "12_cartpole")
+    r = ns["cartpole_measure"](bundle)
+    assert (r["H"], r["O"], r["states"], r["obs"]) == tuple(info["cards"][k] for k in ("H", "O", "states", "obs"))
+    assert abs(r["machine"] - info["cards"]["machine"]) <= 1 and abs(r["mmn"] - info["cards"]["mmn"]) <= 1
