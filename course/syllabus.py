@@ -57,9 +57,9 @@ TIMES = {
     "07_topopt_180": Times(35, 2.2, "FAST: README (run_notebook.py, 36 s at load ~10); FULL: make reproduce (two notebooks at a time, one core each, 2026-12-06): 130.7 s wall, 125.1 s CPU"),
     "08_neural_reparam": Times(35, 9.8, "FAST: README (run_notebook.py, 35 s at load ~10); FULL: make reproduce (two notebooks at a time, 2026-12-06): 590.3 s wall, 589.7 s CPU of the kernel and its worker processes, which shared one core's worth with the other notebook; alone on 2 cores it would take less"),
     "09_wings": Times(45, 2.5, "FAST: README (run_notebook.py, 42 s at load ~10); FULL: make reproduce (two notebooks at a time, one core each, 2026-12-06): 152.9 s wall, 150.9 s CPU"),
-    "10_enigma_rnn": Times(56.3, 7.45, "FAST: run_notebook.py 56.3 s CPU, 57.9 s wall at load ~4, 2026-12-06; FULL: run_notebook.py under /work/notes/quiet 447.1 s wall, 781.0 s CPU (kernel + 2 training processes), 2026-12-06 (c436db2)"),
+    "10_enigma_rnn": Times(49.9, 8.6, "FAST: run_notebook.py 49.9 s wall, 47.6 s CPU on a loaded machine, 2026-12-06 (f3b7515); FULL: run_notebook.py under /work/notes/quiet 515.9 s wall, 927.1 s CPU (kernel + 2 training processes), with crack mode, 2026-12-06 (2bea25c)"),
     "11_atari_saliency": Times(31.7, 9.94, "FAST: run_notebook.py 31.7 s CPU, 228.8 s wall, 2026-12-06; FULL: run_notebook.py 971.7 s CPU of the kernel and its two workers, 596.3 s wall on the quiet machine (Pong trainer stopped), 2026-12-06 (4d1dcbb)"),
-    "12_finite_state": Times(59.6, 9.8, "FAST: run_notebook.py 59.6 s wall, 62.4 s CPU at load ~1, 2026-12-06 (9c8edbe); FULL: run_notebook.py 585.2 s wall, 868.7 s CPU, quiet (/work/notes/quiet, trainer stopped), 2026-12-06 (9c8edbe)"),
+    "12_finite_state": Times(39.7, 9.2, "FAST: run_notebook.py 39.7 s wall, 40.6 s CPU at load ~1.5-2, 2026-12-06 (d2dac5a); FULL: run_notebook.py under /work/notes/quiet 550.5 s wall, 874.8 s CPU of the kernel and its workers, with CartPole, 2026-12-06 (d2dac5a)"),
     "13_cursive": Times(54, 6.85, "FAST: run_notebook.py 54.0 s wall, 49.1 s CPU at load ~2, 2026-12-06 (af776bc); FULL: run_notebook.py under /work/notes/quiet 410.8 s wall, 784.7 s CPU at two torch threads (the paper's 5 layers), 2026-12-06 (af776bc)"),
 }
 # </times>
@@ -112,7 +112,7 @@ LECTURES = (
             assign=(_E(1, "lift and drag separately", "lift and drag separately"),
                     _E(2, "angle of attack of a flat plate", "angle of attack of a flat plate"))),
     Lecture("10_enigma_rnn", core="sections 1-7, 10 (the cards) and the Summary",
-            bonus="sections 8 (inside the Vigenère network) and 9 (Explore)", study="5 hours",
+            bonus="sections 8 (inside the Vigenère network), 8b (the known-plaintext attack) and 9 (Explore)", study="5 hours",
             assign=(_E(1, "the key slot", "the key slot"),
                     _E(2, "the paper's loss", "the paper's loss"))),
     Lecture("11_atari_saliency", core="sections 1-7 (the graded exercises are in 3 and 4; 7 is real Pong), the cards and the Summary",
@@ -120,7 +120,7 @@ LECTURES = (
             assign=(_E(1, "constant fill", "Constant fill"),
                     _E(2, "memory matters", "Memory matters"))),
     Lecture("12_finite_state", core="sections 1-8, 13 (the cards) and the Summary",
-            bonus="sections 9 (mode counters), 10 (Atari agents as machines: Catch, then real Pong), 11 (partial or completed machine?) "
+            bonus="sections 9 (mode counters and CartPole), 10 (Atari agents as machines: Catch, then real Pong), 11 (partial or completed machine?) "
                   "and 12 (Explore)",
             study="5 hours",
             assign=(_E(1, "a binary activation", "binary"),
