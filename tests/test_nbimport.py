@@ -120,3 +120,20 @@ def test_every_function_and_class_a_notebook_defines_is_importable(path):
 
 def test_tests_nbimport_is_the_same_importer():
     assert reexport.definitions is nbimport.definitions and reexport.run_check is nbimport.run_check
+
+
+def test_importable_registers_the_namespace_only_inside_the_block():
+    import pickle
+    import sys
+    ns = {"__name__": "notebook_importable_probe"}
+    exec("def double(x):\n    return 2 * x\n", ns)
+    with nbimport.importable(ns) as same:
+        assert same is ns and pickle.loads(pickle.dumps(ns["double"]))(3) == 6   # what a worker process does
+    assert "notebook_importable_probe" not in sys.modules
+
+
+@pytest.mark.parametrize("name", [None, "", "json"])
+def test_importable_refuses_a_nameless_or_shadowing_namespace(name):
+    with pytest.raises(ValueError, match="__name__"):
+        with nbimport.importable({} if name is None else {"__name__": name}):
+            pass

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from course import physics
-from tests.nbimport import definitions, run_check
+from tests.nbimport import definitions, importable, run_check
 
 NB = "02_hamiltonian_nn"
 
@@ -186,13 +186,8 @@ def test_three_body_starts_are_an_equilateral_triangle_on_circular_orbits(ns):
 def picklable(ns):
     """The notebook's functions findable by name, as course.sweep's worker processes need them (in the
     notebook they live in __main__; here in a module named after the namespace)."""
-    import sys
-    import types
-    module = types.ModuleType(ns["__name__"])
-    module.__dict__.update(ns)
-    sys.modules[ns["__name__"]] = module
-    yield ns
-    del sys.modules[ns["__name__"]]
+    with importable(ns):
+        yield ns
 
 
 def test_trainings_in_two_processes_equal_one_after_the_other(picklable):

@@ -8,7 +8,7 @@ import torch
 from torch.func import grad, hessian
 
 from course import physics
-from tests.nbimport import definitions, run_check
+from tests.nbimport import definitions, importable, run_check
 
 NB = "03_lagrangian_nn"
 
@@ -130,13 +130,8 @@ def test_one_double_pendulum_seed_runs_and_reports_capped_errors(ns):
 def test_relativistic_trainings_on_slices_of_one_stream_equal_one_after_the_other(ns):
     # FULL trains the relativistic models in two processes, each on its slice of the training stream drawn
     # in advance: the same batches, so the same models, as training them one after the other
-    import sys
-    import types
     from course import sweep
-    module = types.ModuleType(ns["__name__"])          # worker processes find the notebook's functions by name
-    module.__dict__.update(ns)
-    sys.modules[ns["__name__"]] = module
-    try:
+    with importable(ns):          # worker processes find the notebook's functions by name
         ns["rel_x_test"], ns["rel_y_test"] = ns["draw_relativistic"](50, np.random.default_rng(1))
         build = lambda: {"lnn": ns["LagrangianNN"](1, 8), "hnn": ns["HamiltonianNN"](1, 8), "baseline": ns["BaselineNN"](1, 8)}
         torch.manual_seed(0)
@@ -165,5 +160,3 @@ def test_relativistic_trainings_on_slices_of_one_stream_equal_one_after_the_othe
         runs = sweep.run_tasks(ns["relativistic_run"], [dict(kind="baseline", model=ns["BaselineNN"](1, 4), batches=many)] * 2,
                                workers=2, progress=False)         # two tasks: run_tasks runs a single one in-process
         assert [history["step"][-1] for _, history, _ in runs] == [2000, 2000]
-    finally:
-        del sys.modules[ns["__name__"]]

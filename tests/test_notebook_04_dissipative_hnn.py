@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from course import physics
-from tests.nbimport import definitions, run_check
+from tests.nbimport import definitions, importable, run_check
 
 NB = "04_dissipative_hnn"
 
@@ -254,8 +254,6 @@ def test_harmonic_share_finds_a_planted_harmonic_field(ns):
 def seeds_ns():
     """A fresh namespace with what dhnn_seed_run reads from the notebook's earlier cells, at toy sizes, its
     functions findable by name (course.sweep's worker processes need them; in the notebook they live in __main__)."""
-    import sys
-    import types
     ns = definitions(NB)
     spring_data = ns["spring_dataset"](2.0, seed=42)
     spring = spring_data["system"]
@@ -267,11 +265,8 @@ def seeds_ns():
               cf_truth={r: physics.DampedSpring(rho=r).solution(cf_y0, t_eval) for r in (0.0, 1.0, 4.0)},
               true_parts={"rot": spring.conservative(plot_grid), "irr": spring.dissipative(plot_grid)},
               spring_gx=torch.as_tensor(plot_grid, dtype=torch.float32), spring_gt=torch.zeros(len(plot_grid), 1))
-    module = types.ModuleType(ns["__name__"])
-    module.__dict__.update(ns)
-    sys.modules[ns["__name__"]] = module
-    yield ns
-    del sys.modules[ns["__name__"]]
+    with importable(ns):
+        yield ns
 
 
 def test_extra_seeds_in_two_processes_equal_one_after_the_other(seeds_ns):

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.nbimport import definitions, run_check
+from tests.nbimport import definitions, importable, run_check
 
 NB = "06_piecewise_node"
 SMALL = dict(BATCH=16, width=16)     # test sizes; every other name comes from the notebook's parameters cell
@@ -273,12 +273,8 @@ def test_event_shares_and_the_rhythm_control(ns):
 def picklable(ns):
     """The notebook's functions findable by name, as course.sweep's worker processes need them (in the
     notebook they live in __main__; here in a module named after the namespace)."""
-    import sys
-    module = types.ModuleType(ns["__name__"])
-    module.__dict__.update(ns)
-    sys.modules[ns["__name__"]] = module
-    yield ns
-    del sys.modules[ns["__name__"]]
+    with importable(ns):
+        yield ns
 
 
 def test_seeds_in_two_processes_equal_one_after_the_other(picklable):

@@ -15,6 +15,10 @@ Experiments, figures and cards are not run.
 `run_check(name, grade_id, ns, overrides)` runs one nbgrader check cell against a namespace,
 so a test can show that the check fails on a plausible wrong answer.
 
+`importable(ns)` (a context manager) registers a namespace as a module under its `__name__`, so
+that course.sweep's worker processes find the notebook's functions by name, as they do in the
+notebook's own `__main__`.
+
 `python tools/nbimport.py` prints, per notebook, how many of its functions and classes import.
 tests/nbimport.py re-exports this module for the tests.
 """
@@ -205,6 +209,23 @@ def run_check(name: str | Path, grade_id: str, ns: dict, overrides: dict | None 
     scope.update(overrides or {})
     exec(compile(cell_source(name, grade_id), f"<{name}:{grade_id}>", "exec"), scope)
     return scope
+
+
+@contextlib.contextmanager
+def importable(ns: dict):
+    """Register `ns` as the module `ns["__name__"]` while the block runs (worker processes unpickle
+    the notebook's functions by module and name); yields `ns`."""
+    import types
+    name = ns.get("__name__")
+    if not name or name in sys.modules:
+        raise ValueError(f"the namespace needs a __name__ that is not an imported module, got {name!r}")
+    module = types.ModuleType(name)
+    module.__dict__.update(ns)
+    sys.modules[name] = module
+    try:
+        yield ns
+    finally:
+        del sys.modules[name]
 
 
 def reach(name: str | Path, importer=None, strict: bool = False) -> tuple[list[str], list[str]]:
