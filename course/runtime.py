@@ -66,19 +66,30 @@ def fast_mode(default: bool = False) -> bool:
     raise ValueError(f"COURSE_FAST must be one of {sorted(_TRUE | _FALSE - {''})}, got {raw!r}")
 
 
-def usable_cores() -> int:
-    """Cores this process may run on (respects CPU affinity and container limits), at most
-    `COURSE_CORES` when that is set (tools/run_notebook.py --jobs N gives each notebook its share)."""
+def _machine_cores() -> int:
+    """Cores this process may run on (respects CPU affinity and container limits)."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
-        cores = os.cpu_count() or 1
+        return os.cpu_count() or 1
+
+
+def usable_cores() -> int:
+    """Cores this process may run on, at most `COURSE_CORES` when that is set
+    (tools/run_notebook.py --jobs N gives each notebook its share)."""
+    cores = _machine_cores()
     share = os.environ.get("COURSE_CORES")
     if share:
         if not share.isdigit() or int(share) < 1:
             raise ValueError(f"COURSE_CORES must be a positive integer, got {share!r}")
         cores = min(cores, int(share))
     return cores
+
+
+def sharing_cores() -> bool:
+    """True when this process was given fewer cores than the machine has (`COURSE_CORES`, set by
+    tools/run_notebook.py --jobs N): a wall-time budget measured now says nothing about a run alone."""
+    return usable_cores() < _machine_cores()
 
 
 def choose_threads(cores: int | None = None) -> int:

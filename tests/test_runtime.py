@@ -169,5 +169,20 @@ def test_course_cores_caps_what_a_notebook_asking_for_all_cores_gets(monkeypatch
     monkeypatch.setenv("COURSE_CORES", "0")
     with pytest.raises(ValueError, match="COURSE_CORES"):
         runtime.usable_cores()
+    with pytest.raises(ValueError, match="COURSE_CORES"):
+        runtime.sharing_cores()
     monkeypatch.delenv("COURSE_CORES")
     course.setup(seed=0, threads=1, quiet=True)
+
+
+def test_sharing_cores_is_true_only_when_given_fewer_cores_than_the_machine_has(monkeypatch):
+    """Budget checks of wall time skip themselves when a run had only its share of the machine."""
+    monkeypatch.setattr(runtime, "_machine_cores", lambda: 2)
+    monkeypatch.delenv("COURSE_CORES", raising=False)
+    assert not runtime.sharing_cores()
+    monkeypatch.setenv("COURSE_CORES", "2")
+    assert not runtime.sharing_cores()
+    monkeypatch.setenv("COURSE_CORES", "8")
+    assert not runtime.sharing_cores()
+    monkeypatch.setenv("COURSE_CORES", "1")
+    assert runtime.sharing_cores()
