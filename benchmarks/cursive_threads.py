@@ -10,6 +10,8 @@ round are printed. Unit: ms of wall time per training step.
     /work/notes/quiet .venv/bin/python benchmarks/cursive_threads.py            # both CPU slots: a quiet machine
     .venv/bin/python benchmarks/cursive_threads.py --profile                     # where one step spends its time
     .venv/bin/python benchmarks/cursive_threads.py --smoke                       # tiny, no timing worth reading
+    /work/notes/cpu .venv/bin/python benchmarks/cursive_threads.py --attention   # the student's attention vs its
+                                                                                 # fused twin, one thread
 """
 from __future__ import annotations
 
@@ -120,6 +122,33 @@ def race_other(ns, rounds, smoke=False, threads=(1, 2)):
         print(f"{name}: " + ", ".join(f"{t} thread(s) median {statistics.median(got[t]):.0f}" for t in threads))
 
 
+def race_attention(ns, n_layer, block, batch, max_words, rounds, steps_per_round):
+    """Training steps on the student's attention (the reference solution, as the notebook ran it before
+    course.fast_attention) and on its fused twin, alternated, one thread: CPU ms per step and whether
+    the two trainings stay bit-identical (losses and parameters)."""
+    import types
+    from course import fast_attention
+    torch.set_num_threads(1)
+    batches, _ = make_batches(ns, steps_per_round, batch, max_words, block)
+    plain = types.SimpleNamespace(pick=lambda fn: fn)
+    kinds = {"student's attention": plain, "fused twin": fast_attention}
+    steps = {name: stepper(ns, n_layer, block) for name in kinds}
+    cpu = {name: [] for name in kinds}
+    losses = {name: [] for name in kinds}
+    for _ in range(rounds):
+        for name, mod in kinds.items():
+            ns["fast_attention"] = mod
+            c0 = time.process_time()
+            losses[name] += [steps[name](xb) for xb in batches]
+            cpu[name].append(1000 * (time.process_time() - c0) / len(batches))
+    ns["fast_attention"] = fast_attention
+    print(f"{n_layer} layers, block {block}, batch {batch}, one thread, {rounds} rounds of {steps_per_round} steps:")
+    for name in kinds:
+        print(f"  {name:20s} CPU ms per step median {statistics.median(cpu[name]):6.1f} (rounds {[round(v) for v in cpu[name]]})")
+    a, b = losses.values()
+    print(f"  the same {len(a)} training losses, bit for bit: {a == b}")
+
+
 def profile(ns, n_layer, block, batch, max_words, threads=1):
     from torch.profiler import ProfilerActivity, profile as tprofile
     torch.set_num_threads(threads)
@@ -141,9 +170,13 @@ def main(argv=None):
     p.add_argument("--max-words", type=int, default=2)
     p.add_argument("--profile", action="store_true")
     p.add_argument("--smoke", action="store_true")
+    p.add_argument("--attention", action="store_true", help="student's attention vs course.fast_attention")
     a = p.parse_args(argv)
     ns = notebook(60 if a.smoke else 300)
     block, batch = (64, 4) if a.smoke else (320, 16)
+    if a.attention:
+        race_attention(ns, a.layers[0], block, batch, a.max_words, 1 if a.smoke else a.rounds, 2 if a.smoke else a.steps)
+        return
     if a.profile:
         profile(ns, a.layers[0], block, batch, a.max_words)
         return

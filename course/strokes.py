@@ -50,7 +50,8 @@ def check_points(name: str, points) -> np.ndarray:
     if len(pts) == 0:
         raise ValueError(f"{name} must hold at least one point, got shape {pts.shape}")
     validate.finite(name, pts)
-    if not np.isin(pts[:, 2], (0.0, 1.0)).all():
+    pen = pts[:, 2]
+    if not ((pen == 0.0) | (pen == 1.0)).all():          # np.isin's answer, without its set machinery
         raise ValueError(f"{name}[:, 2] (pen state) must be 0 or 1")
     return pts
 
