@@ -179,6 +179,17 @@ def test_packing_then_unpacking_gives_the_parameters_back(ns):
     np.testing.assert_array_equal(ns["params_to_vector"](params), vector)
 
 
+def test_packing_equals_the_reference_concatenation_exactly(ns):
+    """params_to_vector (one preallocated vector, one cast-copy per tensor) == the plain
+    concatenation it replaced, bit for bit: float32 weights, float64 logits, a non-contiguous tensor."""
+    reference = lambda ts: np.concatenate([t.detach().cpu().double().numpy().ravel() for t in ts])
+    tensors = _params(ns) + [torch.randn(7, 5, dtype=torch.float64), torch.randn(4, 6).t(), torch.randn(3)]
+    got = ns["params_to_vector"](tensors)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, reference(tensors))
+    assert ns["params_to_vector"]([]).shape == (0,)
+
+
 @pytest.mark.parametrize("pack, unpack", [("params_to_vector", _reversed_unpacking), (_transposed_packing, "vector_to_params")],
                          ids=["reversed-order", "column-major"])
 def test_a_shuffled_packing_is_caught(ns, pack, unpack):
@@ -194,6 +205,28 @@ def test_lbfgs_design_lowers_the_compliance_of_a_small_beam(ns):
         assert len(losses) == len(run["designs"]) == len(run["volumes"]) <= 15
         assert losses.min() < 0.6 * losses[0]                # the design's compliance falls
         np.testing.assert_allclose(run["volumes"], 0.4, atol=1e-9)   # the volume is exact all the way
+
+
+def test_lbfgs_design_computes_nothing_past_its_budget_and_the_budget_only_truncates(ns):
+    """The objective stops L-BFGS-B (BudgetSpent) instead of evaluating past max_evals; the run
+    up to the budget is the one a longer budget records first, bit for bit."""
+    problem = fea_problems.mbb_beam(48, 16, 0.4)
+    calls = []
+
+    def run(budget):
+        net = ns["CNNDesign"](16, 48, resizes=ns["resizes_for"](16, 48), seed=3)
+        calls.clear()
+        return ns["lbfgs_design"](net.parameters(), lambda: calls.append(1) or net(), problem, budget)
+
+    short = run(12)
+    assert len(calls) == 12 and len(short["losses"]) == len(short["designs"]) == len(short["volumes"]) == 12
+    long = run(15)
+    assert len(calls) == 15
+    np.testing.assert_array_equal(short["losses"], long["losses"][:12])
+    np.testing.assert_array_equal(short["volumes"], long["volumes"][:12])
+    for a, b in zip(short["designs"], long["designs"]):
+        np.testing.assert_array_equal(a, b)
+    assert issubclass(ns["BudgetSpent"], Exception)
 
 
 def test_a_shuffled_packing_breaks_the_descent(ns, monkeypatch):
