@@ -1,0 +1,160 @@
+"""The Euler-Lagrange layer of a softplus MLP, written out: a fast path for notebook 03's LNN.
+
+Notebook 03 (Lagrangian Neural Networks) computes the accelerations of a learned Lagrangian
+with `torch.func` (grad and hessian of L, vmapped over the batch; eq. (3)); that version is
+the lesson. Training differentiates it once more, so every step pays for nested transforms.
+For an MLP with elementwise activations the gradient and the Hessian of the scalar output
+have a closed form, computed here for the whole batch with a few matrix products:
+
+    h_1 = W_1 z + b_1,  a_l = sigma(h_l),  h_{l+1} = W_{l+1} a_l + b_{l+1},  L = w^T a_m + b,
+    delta_m = w,  delta_{l-1} = W_l^T (sigma'(h_l) * delta_l)          (backprop, dL/da_l)
+    dL/dz = W_1^T (sigma'(h_1) * delta_1)
+    J_1 = W_1,  J_{l+1} = W_{l+1} diag(sigma'(h_l)) J_l                 (dh_l/dz)
+    d2L/dz2 = sum_l J_l^T diag(sigma''(h_l) * delta_l) J_l
+
+(the layers are linear, so only the activations bend L). The input is z = wrap(s) * scale
+(angles wrapped to [-pi, pi), whose derivative is 1), so dL/ds = scale * dL/dz and
+d2L/ds2 = scale scale^T * d2L/dz2. Then, as in the notebook's `euler_lagrange`,
+
+    qddot = solve(d2L/dqdot2, dL/dq - d2L/(dqdot dq) qdot).
+
+Parameter gradients come from ordinary (first-order) autograd through these few products.
+`mlp_gradient` is the first half alone (backprop written out, tanh or softplus), for the
+notebook's HNN, whose dynamics need only dH/d(q, p).
+`accelerations` equals the notebook's `accelerations(model.lagrangian, states)` to float64
+rounding, values and parameter gradients alike, and `mlp_gradient` equals vmap(grad): see
+tests/test_lnn_fast.py.
+Plumbing, not the lesson.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["mlp_gradient", "mlp_derivatives", "accelerations"]
+
+
+def _layers(net, activations=(nn.Softplus,)):
+    """(linears, activations) of Linear, act, ..., Linear; a ValueError for anything else."""
+    names = " or ".join(a.__name__ for a in activations)
+    mods = list(net) if isinstance(net, nn.Sequential) else None
+    if not mods or len(mods) % 2 != 1:
+        raise ValueError(f"net must be an nn.Sequential of Linear, {names}, ..., Linear; got {type(net).__name__}")
+    linears, acts = mods[0::2], mods[1::2]
+    if not all(isinstance(m, nn.Linear) for m in linears) or not all(isinstance(m, activations) for m in acts):
+        raise ValueError(f"net must alternate nn.Linear and nn.{names} and end with nn.Linear, got "
+                         + ", ".join(type(m).__name__ for m in mods))
+    if linears[-1].out_features != 1:
+        raise ValueError(f"net must have one output (a scalar L), got {linears[-1].out_features}")
+    return linears, acts
+
+
+def _softplus_derivatives(h, act):
+    """sigma'(h) and sigma''(h) of nn.Softplus(beta, threshold), with its linear branch above the threshold."""
+    s = torch.sigmoid(act.beta * h)
+    linear = act.beta * h > act.threshold
+    d1 = torch.where(linear, torch.ones_like(s), s)
+    d2 = torch.where(linear, torch.zeros_like(s), act.beta * s * (1 - s))
+    return d1, d2
+
+
+def _check_input(z, linears):
+    if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != linears[0].in_features:
+        raise ValueError(f"z must be a (n, {linears[0].in_features}) tensor, got "
+                         f"{tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__}")
+
+
+def mlp_gradient(net, z):
+    """dL/dz (n, k) of a scalar MLP (Linear, Tanh or Softplus, ..., Linear) for a batch z (n, k), by backprop
+    written out (notebook 03's HNN, as notebook 02's eq. (1) needs it: vmap(grad(H)) without nested autograd)."""
+    linears, acts = _layers(net, (nn.Tanh, nn.Softplus))
+    _check_input(z, linears)
+    d1s, a = [], z
+    for lin, act in zip(linears[:-1], acts):
+        h = lin(a)
+        a = act(h)
+        d1s.append(1 - a * a if isinstance(act, nn.Tanh) else _softplus_derivatives(h, act)[0])
+    delta = linears[-1].weight.expand(len(z), -1)
+    for l in range(len(acts) - 1, -1, -1):
+        delta = (d1s[l] * delta) @ linears[l].weight
+    return delta
+
+
+def mlp_derivatives(net, z, rows=None):
+    """Gradient and Hessian rows of a scalar softplus MLP, for a batch of inputs.
+
+    Args:
+        net: nn.Sequential(Linear, Softplus, ..., Linear) with one output.
+        z: (n, k) inputs.
+        rows: which Hessian rows to return (a slice or index tensor over the k inputs); all if None.
+    Returns:
+        grad (n, k) = dL/dz, hess (n, r, k) = d2L/dz_rows dz.
+    """
+    linears, acts = _layers(net)
+    _check_input(z, linears)
+    rows = slice(None) if rows is None else rows
+    hs, d1s, d2s = [], [], []
+    a = z
+    for lin, act in zip(linears[:-1], acts):
+        h = lin(a)
+        d1, d2 = _softplus_derivatives(h, act)
+        hs.append(h), d1s.append(d1), d2s.append(d2)
+        a = act(h)
+    # backprop: delta_l = dL/da_l (n, width_l)
+    deltas = [None] * len(acts)
+    delta = linears[-1].weight.expand(len(z), -1)                  # (n, width_m)
+    for l in range(len(acts) - 1, -1, -1):
+        deltas[l] = delta
+        delta = (d1s[l] * delta) @ linears[l].weight              # dL/da_{l-1}, and at l = 0 dL/dz
+    grad = delta
+    # Jacobians J_l = dh_l/dz, kept transposed (n, k, width_l) so that each step is one matrix product
+    # over the whole batch; then the Hessian's sum over layers. Layer 1's J is W_1 for every sample,
+    # so its term is c_1 @ (W_1[:, rows] outer W_1): one product, no batch of Jacobians.
+    W1 = linears[0].weight                                         # (width_1, k)
+    n, k = z.shape
+    outer = (W1[:, rows].unsqueeze(-1) * W1.unsqueeze(1))          # (width_1, r, k)
+    r = outer.shape[1]
+    hess = ((d2s[0] * deltas[0]) @ outer.reshape(len(W1), r * k)).reshape(n, r, k)
+    JT = None
+    for l in range(1, len(acts)):
+        prev = (d1s[l - 1].unsqueeze(1) * W1.t()) if JT is None else (d1s[l - 1].unsqueeze(1) * JT)   # (n, k, w)
+        JT = (prev.reshape(n * k, -1) @ linears[l].weight.t()).reshape(n, k, -1)                     # (n, k, w_l)
+        c = (d2s[l] * deltas[l]).unsqueeze(1)                                                        # (n, 1, w_l)
+        hess = hess + (JT[:, rows, :] * c) @ JT.transpose(1, 2)                                       # (n, r, k)
+    return grad, hess
+
+
+def accelerations(net, states, angular=0, input_scale=None, ridge=0.0):
+    """Notebook 03's eq. (3) for L(s) = net(wrap(s) * input_scale)[0], batched: states (n, 2d) -> qddot (n, d).
+
+    `angular`: how many leading coordinates are angles wrapped to [-pi, pi) (the notebook's
+    `wrap_angles`); `input_scale`: (2d,) factors on the wrapped state, or None; `ridge` is
+    added to the diagonal of d2L/dqdot2 as in the notebook's `euler_lagrange`. A singular
+    d2L/dqdot2 gives inf/nan (torch.linalg.solve_ex), as there.
+    """
+    if not isinstance(states, torch.Tensor) or states.dim() != 2 or states.shape[1] % 2 or states.shape[1] == 0:
+        raise ValueError(f"states must be a (n, 2d) tensor, got "
+                         f"{tuple(states.shape) if isinstance(states, torch.Tensor) else type(states).__name__}")
+    k = states.shape[1]
+    d = k // 2
+    if isinstance(angular, bool) or not isinstance(angular, int) or not 0 <= angular <= d:
+        raise ValueError(f"angular must be an integer in [0, {d}], got {angular!r}")
+    if input_scale is not None and tuple(torch.as_tensor(input_scale).shape) != (k,):
+        raise ValueError(f"input_scale must have shape ({k},), got {tuple(torch.as_tensor(input_scale).shape)}")
+    z = states
+    if angular:
+        wrapped = torch.remainder(states[..., :angular] + math.pi, 2 * math.pi) - math.pi
+        z = torch.cat([wrapped, states[..., angular:]], dim=-1)
+    if input_scale is not None:
+        z = z * input_scale
+    grad, hess = mlp_derivatives(net, z, rows=slice(d, k))          # (n, k), (n, d, k)
+    if input_scale is not None:
+        grad = grad * input_scale
+        hess = hess * input_scale[d:, None] * input_scale
+    H_vv, H_vq = hess[:, :, d:], hess[:, :, :d]
+    if ridge:
+        H_vv = H_vv + ridge * torch.eye(d, dtype=states.dtype, device=states.device)
+    rhs = grad[:, :d] - (H_vq @ states[:, d:].unsqueeze(-1)).squeeze(-1)
+    return torch.linalg.solve_ex(H_vv, rhs)[0]
