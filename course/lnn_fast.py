@@ -55,9 +55,7 @@ def _softplus_derivatives(h, act):
     """sigma'(h) and sigma''(h) of nn.Softplus(beta, threshold), with its linear branch above the threshold."""
     s = torch.sigmoid(act.beta * h)
     linear = act.beta * h > act.threshold
-    d1 = torch.where(linear, torch.ones_like(s), s)
-    d2 = torch.where(linear, torch.zeros_like(s), act.beta * s * (1 - s))
-    return d1, d2
+    return s.masked_fill(linear, 1.0), (act.beta * s * (1 - s)).masked_fill(linear, 0.0)
 
 
 def _check_input(z, linears):
