@@ -270,9 +270,31 @@ def cone_filter(x, radius: float):
     """
     validate.tensor_2d("x", x, "(nely, nelx)")
     validate.positive("radius", radius)
+    if not x.is_contiguous():       # the cache below is keyed on contiguous grids
+        return _cone_filter_uncached(x, radius)
+    reach, kernel, weight_sums = _cone_constants(tuple(x.shape), radius, x.dtype, x.device)
+    return torch.nn.functional.conv2d(x[None, None], kernel, padding=reach)[0, 0] / weight_sums
+
+
+def _cone_kernel(radius, dtype, device):
     reach = math.ceil(radius) - 1
-    offsets = torch.arange(-reach, reach + 1, dtype=x.dtype, device=x.device)
+    offsets = torch.arange(-reach, reach + 1, dtype=dtype, device=device)
     dist = torch.sqrt(offsets[:, None] ** 2 + offsets[None, :] ** 2)
-    kernel = (radius - dist).clamp(min=0)[None, None]
+    return reach, (radius - dist).clamp(min=0)[None, None]
+
+
+def _cone_filter_uncached(x, radius):
+    """The cone filter computed from scratch (the reference `cone_filter` equals, bit for bit)."""
+    reach, kernel = _cone_kernel(radius, x.dtype, x.device)
     blur = lambda t: torch.nn.functional.conv2d(t[None, None], kernel, padding=reach)[0, 0]
     return blur(x) / blur(torch.ones_like(x))
+
+
+@functools.lru_cache(maxsize=32)
+def _cone_constants(shape, radius, dtype, device):
+    """(reach, kernel, sum of the weights at each element) for one contiguous grid: constants an
+    optimiser's bisection would otherwise rebuild at every volume evaluation. Read-only."""
+    with torch.inference_mode(False), torch.no_grad():   # plain tensors, usable by autograd later
+        reach, kernel = _cone_kernel(radius, dtype, device)
+        ones = torch.ones(shape, dtype=dtype, device=device)
+        return reach, kernel, torch.nn.functional.conv2d(ones[None, None], kernel, padding=reach)[0, 0]
