@@ -239,7 +239,7 @@ def train(settings: Settings | None = None, *, device: torch.device | str = "cpu
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = ActorCritic(hidden=hidden).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)   # foreach: the same updates, bit for bit, faster
     env = catch.Catch(n_envs=n_envs, seed=seed, hints=cfg.hints, drift=cfg.drift)
     obs = torch.as_tensor(env.reset(), device=device)
     hx = model.initial_state(n_envs)
@@ -256,7 +256,7 @@ def train(settings: Settings | None = None, *, device: torch.device | str = "cpu
             hx = hx * (1 - restart)[:, None]                # a new game starts with empty memory
             logits, value, hx = model(obs, hx)
             logp_all = F.log_softmax(logits, dim=-1)
-            action = torch.multinomial(logp_all.exp().detach().cpu(), 1, generator=gen).squeeze(1)
+            action = torch.multinomial(logp_all.detach().exp().cpu(), 1, generator=gen).squeeze(1)
             frames_np, r, done, info = env.step(action.numpy())
             logps.append(logp_all.gather(1, action.to(device)[:, None]).squeeze(1))
             ents.append(-(logp_all.exp() * logp_all).sum(-1))

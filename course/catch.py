@@ -30,6 +30,10 @@ HINT_COLUMNS = (66, 71, 76)   # one column per action: left, stay, right
 HINT_ON, HINT_OFF = 1.0, 0.2
 ACTIONS = ("left", "stay", "right")
 STEPS_PER_EPISODE = (SIZE - PADDLE_HEIGHT - BALL - BALL_TOP) // FALL   # 16
+# the (row, column) offsets of the ball's and the paddle's pixels, for drawing every game at once
+_BALL_ROWS, _BALL_COLS = (a.ravel() for a in np.meshgrid(np.arange(BALL), np.arange(BALL), indexing="ij"))
+_PADDLE_ROWS, _PADDLE_COLS = (a.ravel() for a in np.meshgrid(np.arange(SIZE - PADDLE_HEIGHT, SIZE),
+                                                           np.arange(PADDLE_WIDTH), indexing="ij"))
 
 
 class Catch:
@@ -74,18 +78,15 @@ class Catch:
 
     def render(self) -> np.ndarray:
         """The current frames, (n_envs, 1, 80, 80) float32 in [0, 1]."""
-        grid = np.arange(SIZE)
-        rows, cols = grid[None, :, None], grid[None, None, :]
-        bx, by, px = self.ball_x[:, None, None], self.ball_y[:, None, None], self.paddle_x[:, None, None]
-        ball = (rows >= by) & (rows < by + BALL) & (cols >= bx) & (cols < bx + BALL)
-        paddle = (rows >= SIZE - PADDLE_HEIGHT) & (cols >= px) & (cols < px + PADDLE_WIDTH)
-        frames = (ball | paddle).astype(np.float32)
+        frames = np.zeros((self.n_envs, SIZE, SIZE), dtype=np.float32)
+        games = np.arange(self.n_envs)[:, None]
+        frames[games, self.ball_y[:, None] + _BALL_ROWS, self.ball_x[:, None] + _BALL_COLS] = 1.0
+        frames[games, _PADDLE_ROWS, self.paddle_x[:, None] + _PADDLE_COLS] = 1.0
         if self.hints is not None:
             self.hint_action = self.expert_action() if self.hints == "expert" else \
                 self.rng.integers(0, len(ACTIONS), self.n_envs)
-            for action, col in enumerate(HINT_COLUMNS):
-                value = np.where(self.hint_action == action, HINT_ON, HINT_OFF).astype(np.float32)
-                frames[:, HINT_ROWS, col] = value[:, None]
+            shown = self.hint_action[:, None] == np.arange(len(ACTIONS))
+            frames[:, HINT_ROWS, HINT_COLUMNS] = np.where(shown, HINT_ON, HINT_OFF).astype(np.float32)[:, None, :]
         return frames[:, None]
 
     def step(self, actions) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:

@@ -152,3 +152,13 @@ def test_the_network_takes_other_frame_sizes():
     assert logits.shape == (2, 6) and value.shape == (2,)
     with pytest.raises(ValueError, match=r"\(n, 1, 84, 84\)"):
         net.encode(torch.zeros(2, 1, 80, 80))
+
+
+def test_training_with_foreach_adam_equals_the_single_tensor_adam_bit_for_bit(monkeypatch):
+    """`train` steps Adam with foreach=True (faster); the weights equal those of the default loop exactly."""
+    fast, _ = a2c.train(frames=3 * 8 * 5, n_envs=8, n_step=5, hints="expert", progress=False)
+    adam = torch.optim.Adam
+    monkeypatch.setattr(torch.optim, "Adam", lambda params, **kw: adam(params, **{**kw, "foreach": False}))
+    slow, _ = a2c.train(frames=3 * 8 * 5, n_envs=8, n_step=5, hints="expert", progress=False)
+    for p, q in zip(fast.parameters(), slow.parameters()):
+        assert torch.equal(p, q)

@@ -60,6 +60,31 @@ def test_hint_pixels_show_the_expert_action_or_a_random_one():
     assert catch.Catch(2, hints=None).render()[:, 0, catch.HINT_ROWS].sum() == 0
 
 
+def _reference_render(env):
+    """The frames as the first Catch drew them (pixel masks broadcast over every game); `render` draws faster."""
+    grid = np.arange(catch.SIZE)
+    rows, cols = grid[None, :, None], grid[None, None, :]
+    bx, by, px = env.ball_x[:, None, None], env.ball_y[:, None, None], env.paddle_x[:, None, None]
+    ball = (rows >= by) & (rows < by + catch.BALL) & (cols >= bx) & (cols < bx + catch.BALL)
+    paddle = (rows >= catch.SIZE - catch.PADDLE_HEIGHT) & (cols >= px) & (cols < px + catch.PADDLE_WIDTH)
+    frames = (ball | paddle).astype(np.float32)
+    if env.hints is not None:
+        for action, col in enumerate(catch.HINT_COLUMNS):
+            frames[:, catch.HINT_ROWS, col] = np.where(env.hint_action == action, catch.HINT_ON, catch.HINT_OFF)[:, None]
+    return frames[:, None]
+
+
+@pytest.mark.parametrize("hints,drift", [(None, 0), ("expert", 2), ("random", 4)])
+def test_render_draws_exactly_the_reference_frames(hints, drift):
+    """Every frame of 300 steps of 9 games (walls, restarts, hints) equals the reference drawing, bit for bit."""
+    env = catch.Catch(9, seed=4, hints=hints, drift=drift)
+    frames, rng = env.reset(), np.random.default_rng(0)
+    for _ in range(300):
+        want = _reference_render(env)           # the hints it shows are those `render` drew last (env.hint_action)
+        assert frames.dtype == want.dtype and frames.shape == want.shape and np.array_equal(frames, want)
+        frames, _, _, _ = env.step(rng.integers(0, 3, 9))
+
+
 @pytest.mark.parametrize("call,match", [
     (lambda: catch.Catch(0), "n_envs must be an integer >= 1"),
     (lambda: catch.Catch(2, hints="yes"), "hints must be one of"),

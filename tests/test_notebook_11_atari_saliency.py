@@ -165,6 +165,15 @@ def test_batched_saliency_equals_one_pass_per_mask_and_is_zero_far_from_objects(
     assert far.any() and float(actor.numpy()[far].max()) < 1e-6 * max(float(actor.max()), 1e-12) + 1e-12
 
 
+def test_masks_built_once_give_the_same_maps_bit_for_bit(ns, net):
+    """The loops (locality, actor_maps, hint_share, Pong) pass grid_masks built once: the same maps exactly."""
+    _, frame, hx = _frame_and_memory(net)
+    masks = ns["grid_masks"](5, 5.0)
+    for a, b in zip(ns["saliency_maps"](net, frame, hx), ns["saliency_maps"](net, frame, hx, 5.0, 3.0, 5, masks)):
+        assert torch.equal(a, b)
+    assert torch.equal(ns["footprint_map"](frame), ns["footprint_map"](frame, 5.0, 3.0, 5, masks))
+
+
 def test_saliency_uses_the_memory_of_the_unperturbed_rollout(ns, net):
     _, frame, hx = _frame_and_memory(net)
     with_memory, _ = ns["saliency_maps"](net, frame, hx)
