@@ -206,3 +206,58 @@ def test_trainings_in_two_processes_equal_one_after_the_other(picklable):
     assert serial[0][1]["hnn"]["test_loss"] != serial[1][1]["hnn"]["test_loss"]      # the seed and batch matter
     models, hist = ns["train_pair"](data, 16, 25, progress=False, workers=2)           # train_pair is one job
     assert hist["hnn"]["test_loss"] == serial[0][1]["hnn"]["test_loss"]
+
+
+# ---------------------------------------------------------------- speed (issue 23): fast paths equal the reference
+def _pixel_namespace(ns, n_videos=6):
+    """ns plus a small set of videos and the notebook's own cell that builds the frame tensors."""
+    import json
+    from tests.nbimport import notebook_path
+    cells = json.loads(notebook_path(NB).read_text())["cells"]
+    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    pixel = dict(ns)
+    theta = np.random.default_rng(0).uniform(-0.5, 0.5, (n_videos, 1)) * np.cos(np.linspace(0, 6, 60))
+    pixel["videos"] = pixel["pixel_pendulum"](theta).reshape(n_videos, 60, -1)       # (videos, frames, 784)
+    for marker in ("pair_tensor =", "def frame_pairs("):                 # the tensors, then frame_pairs bound to them
+        exec(next(s for s in sources if marker in s), pixel)
+    return pixel
+
+
+def test_frame_pairs_are_the_two_frames_side_by_side(ns):
+    pixel = _pixel_namespace(ns)
+    v = pixel["video_tensor"]
+    vi, fi = torch.tensor([0, 5, 3, 3, 1]), torch.tensor([0, 57, 10, 11, 30])
+    x, x_next = pixel["frame_pairs"](vi, fi)
+    assert torch.equal(x, torch.cat([v[vi, fi], v[vi, fi + 1]], dim=-1))              # frames (t, t+1)
+    assert torch.equal(x_next, torch.cat([v[vi, fi + 1], v[vi, fi + 2]], dim=-1))     # frames (t+1, t+2)
+
+
+def test_pixel_adam_foreach_is_the_default_loop_bit_for_bit(ns):
+    # the pixel training asks for foreach=True (fewer calls); on the CPU it must change no bit of the weights
+    runs = []
+    for foreach in (None, True):
+        torch.manual_seed(0)
+        ae, dyn = ns["Autoencoder"](2 * 784, hidden=16), ns["HNN"](2, 16)
+        params = list(ae.parameters()) + list(dyn.parameters())
+        opt = torch.optim.Adam(params, lr=1e-3, weight_decay=1e-5, foreach=foreach)
+        gen = torch.Generator().manual_seed(1)
+        for _ in range(5):
+            x, x_next = torch.rand(8, 2 * 784, generator=gen), torch.rand(8, 2 * 784, generator=gen)
+            loss = sum(ns["pixel_losses"](ae, dyn, x, x_next))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        runs.append([p.detach().clone() for p in params])
+    assert all(torch.equal(a, b) for a, b in zip(*runs))
+
+
+def test_fewer_evaluations_change_no_bit_of_the_training(ns):
+    # two_body_runs evaluates the runs whose curve is not drawn only at the start and the end
+    spring = physics.MassSpring(m=0.5, k=2.0, radius=(0.1, 1.0))
+    data = ns["split_dataset"](spring, 6, np.linspace(0, 3, 10), 0.1, seed=0)
+    for name in ("baseline", "hnn"):
+        m1, h1 = ns["train_model"](name, data, 16, 30, batch_size=10, progress=False)
+        m2, h2 = ns["train_model"](name, data, 16, 30, batch_size=10, progress=False, eval_every=30)
+        assert h1.steps == [0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30] and h2.steps == [0, 30]
+        assert h1.last("test_loss") == h2.last("test_loss") and h1["test_loss"][0] == h2["test_loss"][0]
+        assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
