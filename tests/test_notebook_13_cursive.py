@@ -216,3 +216,35 @@ def test_sampling_and_reading_order(ns):
     y = torch.zeros(1, T, dtype=torch.long)
     assert ns["reading_order"](att, x, c, y)[0] > 0.95
     assert ns["reading_order"](att[:, ::-1], x, c, y)[0] < -0.95
+
+
+def test_the_model_trains_bit_identically_on_the_fused_attention(ns, monkeypatch):
+    """course.fast_attention.pick runs the reference attention as its fused twin: the same losses,
+    parameters and cross-attention maps as the student's function run by autograd (AdamW, clipping)."""
+    import types
+
+    from course import fast_attention
+    monkeypatch.setitem(ns, "tok", PolarTokenizer(encoder=ns["polar_encode"]))
+    words = strokes.word_bank(30, seed=3, step=0.024, min_len=2, max_len=5)
+    rng = np.random.default_rng(0)
+    batches = [ns["make_batch"](words, 4, 2, 96, rng) for _ in range(3)]
+    runs = {}
+    for name, picker in [("student's", types.SimpleNamespace(pick=lambda fn: fn)), ("fused", fast_attention)]:
+        monkeypatch.setitem(ns, "fast_attention", picker)
+        torch.manual_seed(0)
+        model = ns["CursiveGPT"](ns["GPTConfig"](n_layer=2, block_size=96))
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4, betas=(0.9, 0.99))
+        losses = []
+        for xb in batches:
+            _, loss = model(*xb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            losses.append(loss.item())
+        maps = ns["cross_attention_maps"](model, *batches[0][:2])
+        runs[name] = losses, model.state_dict(), maps
+    (la, pa, ma), (lb, pb, mb) = runs.values()
+    assert la == lb
+    assert all(torch.equal(pa[k], pb[k]) for k in pa)
+    assert all(np.array_equal(a, b) for a, b in zip(ma, mb))
