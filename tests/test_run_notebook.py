@@ -68,3 +68,52 @@ def test_kernel_peak_is_the_kernels_own_not_its_parents(tmp_path):
     stats = run_notebook.run(path, fast=True, out=tmp_path / "out.ipynb")
     del ballast
     assert stats["ok"] and stats["peak_mb"] < 600, stats
+
+
+def test_only_a_full_notebook_asking_for_every_core_must_run_alone():
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    alone = [p.stem for p in notebooks if run_notebook.wants_all_cores(p, fast=False)]
+    assert alone == ["13_cursive"]
+    assert not any(run_notebook.wants_all_cores(p, fast=True) for p in notebooks)
+
+
+def test_a_notebook_needing_every_core_runs_alone_first_with_every_core(tmp_path, monkeypatch):
+    """--jobs 2: the all-cores notebook starts first with COURSE_CORES = all cores and nothing beside
+    it; the others then run two at a time with one core each."""
+    import subprocess
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
+    paths = {}
+    for name, call in (("a", 'course.setup(seed=0, threads=None if FAST else "all")'),
+                       ("b", "course.setup(seed=0)"), ("c", "course.setup(seed=0)")):
+        paths[name] = tmp_path / f"{name}.ipynb"
+        paths[name].write_text(json.dumps({"cells": [dict(cell, source=[call])], "metadata": {},
+                                           "nbformat": 4, "nbformat_minor": 5}))
+    for name, seconds in (("a", 10.0), ("b", 300.0), ("c", 50.0)):
+        run_notebook.save_stats({"notebook": name, "mode": "FULL", "seconds": seconds, "ok": True}, tmp_path)
+    live, events = [], []
+
+    class FakeRun:
+        def __init__(self, cmd, env, **kwargs):
+            self.name = Path(cmd[3]).stem
+            live.append(self.name)
+            events.append((self.name, env["COURSE_CORES"], sorted(live)))
+            self.polls, self.returncode = 0, None
+
+        def poll(self):
+            self.polls += 1
+            if self.polls < 2:
+                return None
+            if self.name in live:
+                live.remove(self.name)
+            self.returncode = 0
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", FakeRun)
+    monkeypatch.setattr(run_notebook.time, "sleep", lambda s: None)
+    monkeypatch.setattr(run_notebook, "BUILD", tmp_path)
+    monkeypatch.setattr(run_notebook.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    run_notebook.run_parallel([paths["b"], paths["a"], paths["c"]], fast=False, jobs=2, out_dir=tmp_path,
+                              timeout=None)
+    assert events[0] == ("a", "2", ["a"])                       # alone, every core, though the shortest
+    assert [e[:2] for e in events[1:]] == [("b", "1"), ("c", "1")]
+    assert events[2][2] == ["b", "c"]                           # the rest share the machine
