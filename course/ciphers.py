@@ -11,6 +11,8 @@ messages as (B, L) integer arrays, keys as (B, K) arrays padded with 26.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import validate
@@ -74,9 +76,10 @@ def _keys(keys, batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
             keys.size and (keys.min() < 0 or keys.max() > PAD):
         raise ValueError(f"keys must be a ({batch}, K) integer array of letters 0-25 padded with 26, "
                          f"got shape {keys.shape}")
-    lengths = (keys != PAD).sum(axis=1)
-    letters_first = (keys[:, :, None] != PAD).cumprod(axis=1)[:, :, 0].sum(axis=1) == lengths
-    if keys.shape[1] == 0 or lengths.min() < 1 or not letters_first.all():
+    letters = keys != PAD
+    lengths = letters.sum(axis=1)
+    letters_first = not (letters[:, 1:] & ~letters[:, :-1]).any()     # no letter after a padding
+    if keys.shape[1] == 0 or lengths.min() < 1 or not letters_first:
         raise ValueError("keys must hold at least one letter each, letters first, then padding 26")
     return keys.astype(np.int64), lengths
 
@@ -85,7 +88,10 @@ def _keys(keys, batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
 def vigenere_stream(keys, length: int) -> np.ndarray:
     """The Vigenère key stream K_i = k_(i mod |k|) of each key, shape (B, length)."""
     keys, lengths = _keys(keys)
-    length = validate.integer("length", length, lo=0)
+    return _stream(keys, lengths, validate.integer("length", length, lo=0))
+
+
+def _stream(keys, lengths, length: int) -> np.ndarray:
     i = np.arange(length)[None, :] % lengths[:, None]
     return np.take_along_axis(keys, i, axis=1)
 
@@ -100,20 +106,26 @@ def vigenere(plain, keys, decrypt: bool = False) -> np.ndarray:
         (B, L) letters.
     """
     x = _messages("plain", plain)
-    _keys(keys, len(x))
-    k = vigenere_stream(keys, x.shape[1])
+    k = _stream(*_keys(keys, len(x)), x.shape[1])
     return (x - k) % 26 if decrypt else (x + k) % 26
 
 
 def autokey(plain, keys, decrypt: bool = False) -> np.ndarray:
     """Autokey cipher: the key stream is the key, then the plaintext itself (notebook 10, eq. 2).
 
-    c_i = (p_i + K_i) mod 26 with K_i = k_i for i < |k| and K_i = p_(i - |k|) after. Decryption
-    must run left to right (each step needs an earlier plaintext letter), vectorised over B.
+    c_i = (p_i + K_i) mod 26 with K_i = k_i for i < |k| and K_i = p_(i - |k|) after. Encryption is
+    one gather; decryption must run left to right (each step needs an earlier plaintext letter),
+    vectorised over B.
     """
     x = _messages("plain", plain)
     keys, lengths = _keys(keys, len(x))
     b, n = x.shape
+    if not decrypt:    # the key stream is known up front: one gather (equal to the loop below)
+        i = np.arange(n)[None, :]
+        earlier = i - lengths[:, None]                                   # < 0: still inside the key
+        stream = np.where(earlier < 0, np.take_along_axis(keys, np.minimum(i, keys.shape[1] - 1).repeat(b, 0), axis=1),
+                          np.take_along_axis(x, np.maximum(earlier, 0), axis=1))
+        return (x + stream) % 26
     out = np.empty_like(x)
     rows = np.arange(b)
     for i in range(n):
@@ -121,9 +133,8 @@ def autokey(plain, keys, decrypt: bool = False) -> np.ndarray:
         k = np.where(from_key, keys[rows, np.minimum(i, keys.shape[1] - 1)], 0)
         if i > 0:
             earlier = np.maximum(i - lengths, 0)
-            source = out if decrypt else x   # the plaintext so far
-            k = np.where(from_key, k, source[rows, earlier])
-        out[:, i] = (x[:, i] - k) % 26 if decrypt else (x[:, i] + k) % 26
+            k = np.where(from_key, k, out[rows, earlier])   # the plaintext so far
+        out[:, i] = (x[:, i] - k) % 26
     return out
 
 
@@ -208,6 +219,45 @@ class Enigma:
         self.inverse = np.argsort(self.wiring, axis=1)
         self.notches = np.array([ALPHABET.index(ROTORS[r][1]) for r in rotors])
         self.reflect = np.array([ALPHABET.index(ch) for ch in REFLECTORS[reflector]])
+        self._table = None     # built on first use: (all 26^n rotor states, next state, substitution)
+
+    def _tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every rotor state (26^n, n) (state number = the positions read as base-26 digits), the
+        state each one steps to (eq. 4), and its substitution (26^n, 26) (eq. 3): a machine's whole
+        behaviour, computed once so that a batch is a walk through the next states and one gather."""
+        if self._table is None:
+            n = len(self.rotors)
+            states = np.indices((26,) * n).reshape(n, -1).T
+            self._table = (states, self._state_number(step(states, self.notches)),
+                           self._substitution(states[None])[0])
+        return self._table
+
+    @staticmethod
+    def _state_number(pos) -> np.ndarray:
+        return (pos * 26 ** np.arange(pos.shape[-1] - 1, -1, -1)).sum(axis=-1)
+
+    def _walk(self, starts, length: int) -> np.ndarray:
+        """State numbers at each key press (after its step), shape (B, length)."""
+        pos = self._starts(starts)
+        length = validate.integer("length", length, lo=0)
+        _, following, _ = self._tables()
+        state = self._state_number(pos)
+        out = np.empty((len(pos), length), dtype=np.int64)
+        for i in range(length):
+            state = following[state]           # eq. (4): rotors move before the letter passes
+            out[:, i] = state
+        return out
+
+    def _substitution(self, pos) -> np.ndarray:
+        """Eq. (3) at rotor positions (B, L, n): the substitution (B, L, 26)."""
+        c = np.broadcast_to(self.plugboard, pos.shape[:2] + (26,)).copy()
+        shift = (pos - self.rings[None, None, :])[..., None]        # (B, L, n, 1)
+        for j in reversed(range(len(self.rotors))):                 # right to left
+            c = (self.wiring[j][(c + shift[:, :, j]) % 26] - shift[:, :, j]) % 26
+        c = self.reflect[c]
+        for j in range(len(self.rotors)):                           # back, left to right
+            c = (self.inverse[j][(c + shift[:, :, j]) % 26] - shift[:, :, j]) % 26
+        return self.plugboard[c]
 
     def _starts(self, starts) -> np.ndarray:
         if isinstance(starts, str):
@@ -222,36 +272,22 @@ class Enigma:
 
     def positions(self, starts, length: int) -> np.ndarray:
         """Rotor positions at each key press (after its step), shape (B, length, n)."""
-        pos = self._starts(starts)
-        length = validate.integer("length", length, lo=0)
-        out = np.empty((len(pos), length, len(self.rotors)), dtype=np.int64)
-        for i in range(length):
-            pos = step(pos, self.notches)      # eq. (4): rotors move before the letter passes
-            out[:, i] = pos
-        return out
+        return self._tables()[0][self._walk(starts, length)]
 
     def permutations(self, starts, length: int) -> np.ndarray:
         """The machine's substitution at each key press, shape (B, length, 26): eq. (3).
 
         Entry [b, i, x] is the letter that plaintext x becomes at press i of message b.
         """
-        pos = self.positions(starts, length)                        # (B, L, n)
-        c = np.broadcast_to(self.plugboard, pos.shape[:2] + (26,)).copy()
-        shift = (pos - self.rings[None, None, :])[..., None]        # (B, L, n, 1)
-        for j in reversed(range(len(self.rotors))):                 # right to left
-            c = (self.wiring[j][(c + shift[:, :, j]) % 26] - shift[:, :, j]) % 26
-        c = self.reflect[c]
-        for j in range(len(self.rotors)):                           # back, left to right
-            c = (self.inverse[j][(c + shift[:, :, j]) % 26] - shift[:, :, j]) % 26
-        return self.plugboard[c]
+        return self._tables()[2][self._walk(starts, length)]
 
     def encrypt(self, plain, starts) -> np.ndarray:
         """Encrypt (or, the same thing, decrypt) a batch: (B, L) letters, (B, n) starts -> (B, L)."""
         x = _messages("plain", plain)
-        perm = self.permutations(starts, x.shape[1])
-        if perm.shape[0] != x.shape[0]:
-            raise ValueError(f"plain has {x.shape[0]} messages but starts has {perm.shape[0]}")
-        return np.take_along_axis(perm, x[:, :, None], axis=2)[:, :, 0]
+        state = self._walk(starts, x.shape[1])
+        if state.shape[0] != x.shape[0]:
+            raise ValueError(f"plain has {x.shape[0]} messages but starts has {state.shape[0]}")
+        return self._tables()[2][state, x]
 
     def __call__(self, text: str, start: str) -> str:
         """One message as a string: Enigma(...)('AAAAA', 'AAA') -> 'BDZGO' (rotors I-II-III, B)."""
@@ -267,6 +303,12 @@ def paper_enigma() -> Enigma:
 def toy_enigma() -> Enigma:
     """The course's one-rotor toy: rotor III and reflector A (the key is one start letter)."""
     return Enigma(("III",), "A", rings="A")
+
+
+@functools.lru_cache(maxsize=None)
+def _machine(cipher: str) -> Enigma:
+    """The task's machines, built (with their tables) once per process."""
+    return paper_enigma() if cipher == "enigma" else toy_enigma()
 
 
 # ---------------------------------------------------------------- the learning task
@@ -300,7 +342,7 @@ def encrypt(cipher: str, plain, keys) -> np.ndarray:
         return vigenere(plain, keys)
     if cipher == "autokey":
         return autokey(plain, keys)
-    machine = paper_enigma() if cipher == "enigma" else toy_enigma()
+    machine = _machine(cipher)
     n = len(machine.rotors)
     keys = np.asarray(keys)
     if keys.ndim != 2 or keys.shape[1] < n or (keys[:, :n] == PAD).any():

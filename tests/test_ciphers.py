@@ -218,3 +218,75 @@ def test_bad_enigma_settings_raise(kwargs, match):
 def test_bad_inputs_raise_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---------------------------------------------------------------- fast paths == the reference loops
+def _reference_autokey_encrypt(plain, keys):
+    """The letter-by-letter loop that `autokey` replaced with one gather (kept here as the reference)."""
+    lengths = (keys != C.PAD).sum(axis=1)
+    rows, out = np.arange(len(plain)), np.empty_like(plain)
+    for i in range(plain.shape[1]):
+        from_key = i < lengths
+        k = np.where(from_key, keys[rows, np.minimum(i, keys.shape[1] - 1)], 0)
+        if i > 0:
+            k = np.where(from_key, k, plain[rows, np.maximum(i - lengths, 0)])
+        out[:, i] = (plain[:, i] + k) % 26
+    return out
+
+
+def _reference_enigma(machine, starts, plain):
+    """Step the rotors press by press (`step`) and push every letter through eq. (3): what the Enigma
+    computed before its state tables."""
+    pos, shifts = np.array(starts), []
+    for _ in range(plain.shape[1]):
+        pos = C.step(pos, machine.notches)
+        shifts.append(pos - machine.rings)
+    shift = np.stack(shifts, axis=1)                          # (B, L, n)
+    c = machine.plugboard[plain]
+    for j in reversed(range(len(machine.rotors))):
+        c = (machine.wiring[j][(c + shift[:, :, j]) % 26] - shift[:, :, j]) % 26
+    c = machine.reflect[c]
+    for j in range(len(machine.rotors)):
+        c = (machine.inverse[j][(c + shift[:, :, j]) % 26] - shift[:, :, j]) % 26
+    return machine.plugboard[c], np.stack([s + machine.rings for s in shifts], axis=1) % 26
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fast_autokey_and_enigma_equal_the_reference_loops(seed):
+    rng = np.random.default_rng(seed)
+    slot, length = int(rng.integers(1, 9)), int(rng.integers(1, 60))
+    keys, plain = C.random_keys(rng, 64, slot), rng.integers(0, 26, size=(64, length))
+    out = C.autokey(plain, keys)
+    assert out.dtype == np.int64 and np.array_equal(out, _reference_autokey_encrypt(plain, keys))
+    names = list(C.ROTORS)
+    rotors = tuple(rng.permutation(names)[: 1 + seed % 3])
+    machine = C.Enigma(rotors, "ABC"[seed % 3], rings=rng.integers(0, 26, size=len(rotors)).tolist(),
+                       plugboard="AV BS CG" if seed % 2 else "")
+    starts = rng.integers(0, 26, size=(64, len(rotors)))
+    want, positions = _reference_enigma(machine, starts, plain)
+    assert np.array_equal(machine.encrypt(plain, starts), want)
+    assert np.array_equal(machine.positions(starts, length), positions)
+    perm = machine.permutations(starts, length)
+    assert np.array_equal(np.take_along_axis(perm, plain[:, :, None], axis=2)[:, :, 0], want)
+
+
+@pytest.mark.parametrize("cipher", C.CIPHERS)
+def test_batches_are_the_same_arrays_from_the_same_rng_calls(cipher):
+    # the training batches of notebook 10: the fast ciphers draw nothing else, in the same order
+    for seed in range(25):
+        rng = np.random.default_rng(seed)
+        x, y, mask = C.batch(cipher, 50, 14, rng=rng, pad_first=bool(seed % 2))
+        ref = np.random.default_rng(seed)
+        slot = C.key_slot(cipher)
+        need = {"enigma": 3, "toy_enigma": 1}.get(cipher)
+        keys = C.random_keys(ref, 50, slot, need or 1, need, ("KEY",))
+        plain = ref.integers(0, 26, size=(50, 14))
+        if cipher == "autokey":
+            cipher_text = _reference_autokey_encrypt(plain, keys)
+        elif cipher == "vigenere":
+            cipher_text = (plain + np.take_along_axis(keys, np.arange(14)[None] % (keys != C.PAD).sum(1)[:, None], 1)) % 26
+        else:
+            machine = C.paper_enigma() if cipher == "enigma" else C.toy_enigma()
+            cipher_text = _reference_enigma(machine, keys[:, :need], plain)[0]
+        assert np.array_equal(x[:, slot:], cipher_text) and np.array_equal(y[:, slot:], plain)
+        assert rng.integers(0, 2**62) == ref.integers(0, 2**62)     # the generator is left in the same state
