@@ -10,8 +10,11 @@ threshold_backward, the same mm calls as addmm's backward) in the order autograd
 them, summing every gradient in the same order: the gradients are bit-identical to autograd's on
 the loop (tests/test_gru_bptt.py checks it with torch.equal, and so does a short training).
 
-Only the plain policy is covered: 12 keeps the step-by-step loop when a QBN sits inside the
-recurrence (eq. 4), and when h_0 needs a gradient.
+`run_mmn(obs, h0, features, cell, hqbn, fqbn)` does the same for the Moore machine network of eq. (4), with
+quantised bottlenecks (QBNs: encoder, ternary code with its straight-through gradient, decoder) on the memory
+and/or the features inside the loop; the notebook calls it only when the student's `ternary_tanh` gives
+`reference_ternary`'s exact values and gradients on a probe (`pick_ternary`), so a wrong answer still runs.
+Neither covers an h_0 that needs a gradient (12 keeps the step-by-step loop there).
 """
 from __future__ import annotations
 
@@ -100,6 +103,13 @@ def run(obs: torch.Tensor, h0: torch.Tensor, features: nn.Linear, cell: nn.GRUCe
     Returns:
         the stacked memories; their backward is bit-identical to autograd's through the loop.
     """
+    _check(obs, h0, features, cell, "run")
+    return _GRURun.apply(obs, h0, features.weight, features.bias, cell.weight_ih, cell.weight_hh,
+                         cell.bias_ih, cell.bias_hh)
+
+
+def _check(obs, h0, features, cell, who):
+    # the inputs run and run_mmn accept
     if not isinstance(features, nn.Linear) or not isinstance(cell, nn.GRUCell):
         raise ValueError(f"features must be an nn.Linear and cell an nn.GRUCell, got "
                          f"{type(features).__name__} and {type(cell).__name__}")
@@ -112,6 +122,200 @@ def run(obs: torch.Tensor, h0: torch.Tensor, features: nn.Linear, cell: nn.GRUCe
         raise ValueError(f"h0 must be a tensor ({obs.shape[0]}, {cell.hidden_size}), got "
                          f"{tuple(h0.shape) if torch.is_tensor(h0) else type(h0).__name__}")
     if obs.requires_grad or h0.requires_grad:
-        raise ValueError("gru_bptt.run computes no gradient for obs or h0: detach them or use the loop")
-    return _GRURun.apply(obs, h0, features.weight, features.bias, cell.weight_ih, cell.weight_hh,
-                         cell.bias_ih, cell.bias_hh)
+        raise ValueError(f"gru_bptt.{who} computes no gradient for obs or h0: detach them or use the loop")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The Moore machine network of 12's eq. (4): the same run with quantised bottlenecks (QBNs) inside the loop.
+# A QBN here is a module with `enc` = Sequential(Linear, Tanh, Linear) and `dec` = Sequential(Linear, Tanh,
+# Linear[, Tanh | Identity]) whose code is `reference_ternary` of the encoder's output (12's graded
+# `ternary_tanh`, the notebook's solution op for op); `pick_ternary` says whether a student's function is it.
+
+def reference_ternary(x):
+    """12's eq. (2): round(1.5 tanh x + 0.5 tanh(-3x)) with the smooth function's straight-through gradient."""
+    y = 1.5 * torch.tanh(x) + 0.5 * torch.tanh(-3 * x)
+    return y + (torch.round(y) - y).detach()
+
+
+_ternary_checked = {}
+
+
+def _probe_ternary(fn):
+    g = torch.Generator().manual_seed(4321)
+    for dtype in (torch.float32, torch.float64):
+        x = torch.cat([torch.linspace(-3, 3, 601, dtype=dtype), 2 * torch.randn(97, 5, generator=g, dtype=dtype).flatten(),
+                       torch.tensor([0.0, -0.0, 0.5493, -0.5493, 1e-8, 20.0, -20.0], dtype=dtype)])
+        ws = torch.randn(x.shape, generator=g, dtype=dtype)
+        out = []
+        for f in (fn, reference_ternary):
+            xi = x.clone().requires_grad_(True)
+            try:
+                y = f(xi)
+                if not (torch.is_tensor(y) and y.shape == xi.shape and y.dtype == dtype and y.requires_grad):
+                    return False
+                (gx,) = torch.autograd.grad((y * ws).sum(), xi)
+            except Exception:       # noqa: BLE001 - any failure: not the reference
+                return False
+            out.append((y.detach(), gx))
+        if not (torch.equal(out[0][0], out[1][0]) and torch.equal(out[0][1], out[1][1])):
+            return False
+    return True
+
+
+def pick_ternary(fn):
+    """True if `fn` gives `reference_ternary`'s exact values and gradients on a probe (cached per function)."""
+    if not callable(fn):
+        raise TypeError(f"pick_ternary needs a function, got {type(fn).__name__}")
+    hit = _ternary_checked.get(id(fn))
+    if hit is None or hit[0] is not fn:
+        hit = _ternary_checked[id(fn)] = (fn, _probe_ternary(fn))
+    return hit[1]
+
+
+def _qbn_params(q):
+    e, d = q.enc, q.dec
+    return [e[0].weight, e[0].bias, e[2].weight, e[2].bias, d[0].weight, d[0].bias, d[2].weight, d[2].bias]
+
+
+def _qbn_fits(q):
+    try:
+        e, d = q.enc, q.dec
+    except AttributeError:
+        return False
+    if not (isinstance(e, nn.Sequential) and isinstance(d, nn.Sequential) and len(e) == 3 and len(d) in (3, 4)):
+        return False
+    if not (isinstance(e[0], nn.Linear) and isinstance(e[1], nn.Tanh) and isinstance(e[2], nn.Linear)
+            and isinstance(d[0], nn.Linear) and isinstance(d[1], nn.Tanh) and isinstance(d[2], nn.Linear)):
+        return False
+    if len(d) == 4 and not isinstance(d[3], (nn.Tanh, nn.Identity)):
+        return False
+    return all(m.bias is not None for m in (e[0], e[2], d[0], d[2]))
+
+
+def _qbn_forward(x, p, out_tanh):
+    # QBN.forward op for op: dec(ternary(enc(x))), keeping what the backward needs
+    w1, b1, w2, b2, w3, b3, w4, b4 = p
+    t1 = torch.tanh(F.linear(x, w1, b1))
+    x2 = F.linear(t1, w2, b2)
+    th = torch.tanh(x2)
+    tm = torch.tanh(-3 * x2)
+    y = 1.5 * th + 0.5 * tm
+    b = y + (torch.round(y) - y)
+    t3 = torch.tanh(F.linear(b, w3, b3))
+    o = F.linear(t3, w4, b4)
+    if out_tanh:
+        o = torch.tanh(o)
+    return o, (x, t1, th, tm, b, t3, o)
+
+
+def _qbn_backward(g, saved, p, out_tanh, need_input):
+    # the QBN's backward as autograd's engine runs it: parameter gradients (in _qbn_params' order) and the input's
+    x, t1, th, tm, b, t3, o = saved
+    w1, w2, w3, w4 = p[0], p[2], p[4], p[6]
+    g4 = _tanh_backward(g, o) if out_tanh else g
+    gw4, gb4, g = g4.t().mm(t3), g4.sum(0), g4.mm(w4)
+    g3 = _tanh_backward(g, t3)
+    gw3, gb3, g = g3.t().mm(b), g3.sum(0), g3.mm(w3)
+    g2 = _tanh_backward(g * 1.5, th) + _tanh_backward(g * 0.5, tm) * -3    # straight through the rounding
+    gw2, gb2, g = g2.t().mm(t1), g2.sum(0), g2.mm(w2)
+    g1 = _tanh_backward(g, t1)
+    gw1, gb1 = g1.t().mm(x), g1.sum(0)
+    return (gw1, gb1, gw2, gb2, gw3, gb3, gw4, gb4), (g1.mm(w1) if need_input else None)
+
+
+class _MMNRun(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, obs, h0, flags, *params):
+        has_h, has_f, h_tanh, f_tanh = flags
+        w_f, b_f, w_ih, w_hh, b_ih, b_hh = params[:6]
+        hp = params[6:14] if has_h else None
+        fp = params[14:22] if has_h and has_f else params[6:14] if has_f else None
+        h, h_saved = (_qbn_forward(h0, hp, h_tanh) if has_h else (h0, None))
+        hs, steps = [h], []
+        for x in obs.unbind(1):
+            f = torch.relu(F.linear(x, w_f, b_f))
+            fq, f_saved = _qbn_forward(f, fp, f_tanh) if has_f else (f, None)
+            c, inner = _cell(fq, h, w_ih, w_hh, b_ih, b_hh)
+            h, q_saved = _qbn_forward(c, hp, h_tanh) if has_h else (c, None)
+            steps.append((x, f, fq, inner, f_saved, q_saved))
+            hs.append(h)
+        ctx.save_for_backward(w_f, w_ih, w_hh)
+        ctx.steps, ctx.hs, ctx.h_saved, ctx.flags, ctx.qp = steps, hs, h_saved, flags, (hp, fp)
+        return torch.stack(hs, 1)
+
+    @staticmethod
+    def backward(ctx, grad_hs):
+        w_f, w_ih, w_hh = ctx.saved_tensors
+        has_h, has_f, h_tanh, f_tanh = ctx.flags
+        hp, fp = ctx.qp
+        hs, steps = ctx.hs, ctx.steps
+        acc = [None] * 6
+        acc_h = [None] * 8
+        acc_f = [None] * 8
+
+        def add(a, parts, at=0):
+            for k, q in enumerate(parts, at):
+                a[k] = q if a[k] is None else a[k] + q
+
+        g_sub = g_mm = None
+        for t in range(len(steps) - 1, -1, -1):
+            x, f, fq, (r, z, n, hn, d), f_saved, q_saved = steps[t]
+            g = grad_hs[:, t + 1]
+            if g_sub is not None:
+                g = g + g_sub
+                g = g + g_mm
+            if has_h:
+                parts, g = _qbn_backward(g, q_saved, hp, h_tanh, True)
+                add(acc_h, parts)
+            g_d = g * z
+            g_z = g * d
+            g_n = g + (-g_d)
+            g_zpre = _sigmoid_backward(g_z, z)
+            g_npre = _tanh_backward(g_n, n)
+            g_hn = g_npre * r
+            g_r = g_npre * hn
+            g_rpre = _sigmoid_backward(g_r, r)
+            g_gi = torch.cat([g_rpre, g_zpre, g_npre], 1)
+            g_gh = torch.cat([g_rpre, g_zpre, g_hn], 1)
+            g_f = g_gi.mm(w_ih)
+            h_in = hs[t]
+            add(acc, (g_gi.t().mm(fq), g_gh.t().mm(h_in), g_gi.sum(0), g_gh.sum(0)), 2)
+            if has_f:
+                parts, g_f = _qbn_backward(g_f, f_saved, fp, f_tanh, True)
+                add(acc_f, parts)
+            g_fpre = _threshold_backward(g_f, f, 0)
+            add(acc, (g_fpre.t().mm(x), g_fpre.sum(0)))
+            g_sub, g_mm = g_d, g_gh.mm(w_hh)
+        if has_h:
+            g = grad_hs[:, 0]
+            if g_sub is not None:
+                g = g + g_sub
+                g = g + g_mm
+            parts, _ = _qbn_backward(g, ctx.h_saved, hp, h_tanh, False)
+            add(acc_h, parts)
+        return (None, None, None, *acc, *(acc_h if has_h else ()), *(acc_f if has_f else ()))
+
+
+def fits_mmn(hqbn, fqbn) -> bool:
+    """True if the given QBNs (None: no bottleneck there) have the structure `run_mmn` writes out."""
+    return all(q is None or _qbn_fits(q) for q in (hqbn, fqbn))
+
+
+def run_mmn(obs, h0, features, cell, hqbn=None, fqbn=None):
+    """12's GRUPolicy.run with QBNs inside the loop (eq. 4), with its backward written out.
+
+    h = hqbn(h0); for every t: f_t = relu(features(x_t)), f_t = fqbn(f_t), h = hqbn(cell(f_t, h)); returns the
+    memories (n, T + 1, hidden), the first one first. The QBNs' code is `reference_ternary` (check a student's
+    function with `pick_ternary` before calling this in its place). Values and gradients bit-identical to autograd.
+    """
+    _check(obs, h0, features, cell, "run_mmn")
+    if not fits_mmn(hqbn, fqbn):
+        raise ValueError("hqbn and fqbn must be None or QBNs with enc = (Linear, Tanh, Linear) and "
+                         "dec = (Linear, Tanh, Linear[, Tanh | Identity]), all with biases")
+    tanh_out = lambda q: len(q.dec) == 4 and isinstance(q.dec[3], nn.Tanh)
+    flags = (hqbn is not None, fqbn is not None, hqbn is not None and tanh_out(hqbn), fqbn is not None and tanh_out(fqbn))
+    params = [features.weight, features.bias, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh]
+    for q in (hqbn, fqbn):
+        if q is not None:
+            params += _qbn_params(q)
+    return _MMNRun.apply(obs, h0, flags, *params)

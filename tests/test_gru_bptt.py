@@ -92,3 +92,133 @@ def test_no_steps_gives_h0_only():
     hs = gru_bptt.run(torch.zeros(3, 0, 2), h0, features, cell)
     assert hs.shape == (3, 1, 32) and torch.equal(hs[:, 0], h0)
 
+
+
+# ---------------------------------------------------------------- the MMN of eq. (4): QBNs inside the loop
+class _QBN(nn.Module):
+    # 12's QBN (eq. 3) with the reference ternary code
+    def __init__(self, dim, bits, out="tanh"):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Linear(dim, 8 * bits), nn.Tanh(), nn.Linear(8 * bits, bits))
+        self.dec = nn.Sequential(nn.Linear(bits, 8 * bits), nn.Tanh(), nn.Linear(8 * bits, dim),
+                                 nn.Tanh() if out == "tanh" else nn.ReLU6() if out == "relu6" else nn.Identity())
+
+    def forward(self, x):
+        return self.dec(gru_bptt.reference_ternary(self.enc(x)))
+
+
+def _mmn_loop(obs, h, features, cell, hq, fq):
+    # the reference: 12's GRUPolicy.run with QBNs, autograd through every step
+    h = h if hq is None else hq(h)
+    hs = [h]
+    for t in range(obs.shape[1]):
+        f = torch.relu(features(obs[:, t]))
+        f = f if fq is None else fq(f)
+        h = cell(f, h)
+        h = h if hq is None else hq(h)
+        hs.append(h)
+    return torch.stack(hs, 1)
+
+
+MMN_SHAPES = [  # (batch, steps, obs_dim, hidden, B_h, B_f): Tomita fine-tuning, mode counters, CartPole, odd ones
+    (64, 31, 2, 32, 8, None), (64, 20, 2, 32, 16, None), (32, 40, 1, 32, 8, 4), (32, 40, 1, 32, 8, 8),
+    (64, 50, 4, 32, 8, 8), (5, 7, 3, 16, None, 3), (9, 1, 2, 8, 2, 2), (3, 4, 1, 13, 4, None)]
+
+
+@pytest.mark.parametrize("shape", MMN_SHAPES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mmn_memories_and_gradients_equal_autograd_exactly(shape, seed):
+    n, T, d, H, bh, bf = shape
+    torch.manual_seed(seed)
+    features, cell, actor = nn.Linear(d, 4 * d), nn.GRUCell(4 * d, H), nn.Linear(H, 3)
+    hq = _QBN(H, bh) if bh else None
+    fq = _QBN(4 * d, bf, out="linear") if bf else None
+    params = [p for m in (features, cell, hq, fq) if m is not None for p in m.parameters()]
+    obs = F.one_hot(torch.randint(0, 2, (n, T)), 2).float() if d == 2 else torch.randn(n, T, d)
+    obs[: n // 3, T // 2:] = 0
+    h0 = torch.randn(n, H) if seed else torch.zeros(n, H)
+    last, target = torch.randint(0, T + 1, (n,)), torch.randint(0, 3, (n,))
+    out = []
+    for run in (_mmn_loop, gru_bptt.run_mmn):
+        for p in params:
+            p.grad = None
+        hs = run(obs, h0, features, cell, hq, fq)
+        loss = F.cross_entropy(actor(hs[torch.arange(n), last]), target) + actor(hs[:, 1:]).square().mean()
+        loss.backward()
+        out.append((hs.detach(), [p.grad.clone() for p in params]))
+    assert torch.equal(out[0][0], out[1][0])
+    assert len(out[1][1]) == len(params)
+    for ref, fast in zip(out[0][1], out[1][1]):
+        assert torch.equal(ref, fast), (ref - fast).abs().max()
+
+
+@pytest.mark.parametrize("bits", [(8, None), (8, 4)])
+def test_an_mmn_training_run_is_bit_identical(bits):
+    # Adam with clipping through either path, 15 steps of truncated BPTT (the memory carried over): same weights
+    def train(run):
+        torch.manual_seed(5)
+        features, cell, actor = nn.Linear(2, 8), nn.GRUCell(8, 32), nn.Linear(32, 2)
+        hq = _QBN(32, bits[0])
+        fq = _QBN(8, bits[1], out="linear") if bits[1] else None
+        mods = nn.ModuleList([m for m in (features, cell, actor, hq, fq) if m is not None])
+        opt = torch.optim.Adam(mods.parameters(), lr=1e-2)
+        gen = torch.Generator().manual_seed(0)
+        h = torch.zeros(16, 32)
+        for _ in range(15):
+            obs = F.one_hot(torch.randint(0, 2, (16, 12), generator=gen), 2).float()
+            y = torch.randint(0, 2, (16, 12), generator=gen)
+            hs = run(obs, h, features, cell, hq, fq)
+            loss = F.cross_entropy(actor(hs[:, 1:]).reshape(-1, 2), y.reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(mods.parameters(), 5.0)
+            opt.step()
+            h = hs[:, -1].detach()
+        return [p.detach().clone() for p in mods.parameters()]
+    for a, b in zip(train(_mmn_loop), train(gru_bptt.run_mmn)):
+        assert torch.equal(a, b)
+
+
+def _smooth(x):
+    return 1.5 * torch.tanh(x) + 0.5 * torch.tanh(-3 * x)
+
+
+def test_pick_ternary_accepts_the_reference_only():
+    def same_written_differently(x):
+        y = 1.5 * torch.tanh(x) + 0.5 * torch.tanh(-3 * x)
+        return y + (torch.round(y) - y).detach()
+    assert gru_bptt.pick_ternary(gru_bptt.reference_ternary)
+    assert gru_bptt.pick_ternary(same_written_differently)
+    wrong = {
+        "binary-sign": lambda x: x + (torch.sign(x) - x).detach(),
+        "no-straight-through": lambda x: torch.round(_smooth(x)),
+        "identity-straight-through": lambda x: x + (torch.round(_smooth(x)) - x).detach(),
+        "round-tanh-only": lambda x: torch.tanh(x) + (torch.round(torch.tanh(x)) - torch.tanh(x)).detach(),
+        "smooth-no-rounding": _smooth,
+        "gradient-scaled": lambda x: 2 * _smooth(x) + (torch.round(_smooth(x)) - 2 * _smooth(x)).detach(),
+        "raises": lambda x: 1 / 0,
+        "not-a-tensor": lambda x: 0.0,
+    }
+    for name, fn in wrong.items():
+        assert not gru_bptt.pick_ternary(fn), name
+    with pytest.raises(TypeError):
+        gru_bptt.pick_ternary("tanh")
+
+
+def test_mmn_bad_inputs_are_refused():
+    features, cell = nn.Linear(2, 8), nn.GRUCell(8, 32)
+    obs, h0, hq = torch.zeros(4, 5, 2), torch.zeros(4, 32), _QBN(32, 4)
+    assert gru_bptt.fits_mmn(hq, _QBN(8, 4, out="linear")) and gru_bptt.fits_mmn(None, None)
+    assert not gru_bptt.fits_mmn(_QBN(32, 4, out="relu6"), None) and not gru_bptt.fits_mmn(nn.Linear(32, 32), None)
+    with pytest.raises(ValueError, match="QBNs"):
+        gru_bptt.run_mmn(obs, h0, features, cell, _QBN(32, 4, out="relu6"))
+    with pytest.raises(ValueError, match="nn.Linear"):
+        gru_bptt.run_mmn(obs, h0, nn.ReLU(), cell, hq)
+    with pytest.raises(ValueError, match="biases"):
+        gru_bptt.run_mmn(obs, h0, nn.Linear(2, 8, bias=False), cell, hq)
+    with pytest.raises(ValueError, match="obs must be"):
+        gru_bptt.run_mmn(torch.zeros(4, 5, 3), h0, features, cell, hq)
+    with pytest.raises(ValueError, match="h0 must be"):
+        gru_bptt.run_mmn(obs, torch.zeros(3, 32), features, cell, hq)
+    with pytest.raises(ValueError, match="no gradient"):
+        gru_bptt.run_mmn(obs, h0.requires_grad_(), features, cell, hq)

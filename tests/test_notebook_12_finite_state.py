@@ -470,3 +470,26 @@ def test_shipped_cartpole_weights_reproduce_their_cards(ns):
     r = ns["cartpole_measure"](bundle)
     assert (r["H"], r["O"], r["states"], r["obs"]) == tuple(info["cards"][k] for k in ("H", "O", "states", "obs"))
     assert abs(r["machine"] - info["cards"]["machine"]) <= 1 and abs(r["mmn"] - info["cards"]["mmn"]) <= 1
+
+
+def test_mmn_training_runs_the_students_ternary_unless_it_is_the_reference(ns):
+    # GRUPolicy.run takes course.gru_bptt.run_mmn (bit-identical) only for the reference ternary_tanh; a wrong one runs
+    from course import gru_bptt
+    torch.manual_seed(0)
+    policy, hq, fq = ns["GRUPolicy"](1, 3, 16), ns["QBN"](16, 4), ns["QBN"](4, 4, out="linear")
+    obs = torch.randn(8, 10, 1)
+    calls = []
+    real = gru_bptt.run_mmn
+    saved = ns["ternary_tanh"]
+    try:
+        gru_bptt.run_mmn = lambda *a: calls.append(1) or real(*a)
+        fast = policy.run(obs, hq, fq)
+        assert calls == [1]
+        with torch.no_grad():
+            assert torch.equal(fast, policy.run(obs, hq, fq))          # the step loop: the same memories
+        ns["ternary_tanh"] = _binary_ste
+        wrong = policy.run(obs, hq, fq)
+        assert calls == [1] and not torch.equal(wrong.detach(), fast.detach())
+    finally:
+        gru_bptt.run_mmn = real
+        ns["ternary_tanh"] = saved
