@@ -22,6 +22,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import validate
+
 _sigmoid_backward = torch.ops.aten.sigmoid_backward
 _tanh_backward = torch.ops.aten.tanh_backward
 _threshold_backward = torch.ops.aten.threshold_backward
@@ -137,9 +139,6 @@ def reference_ternary(x):
     return y + (torch.round(y) - y).detach()
 
 
-_ternary_checked = {}
-
-
 def _probe_ternary(fn):
     g = torch.Generator().manual_seed(4321)
     for dtype in (torch.float32, torch.float64):
@@ -164,12 +163,7 @@ def _probe_ternary(fn):
 
 def pick_ternary(fn):
     """True if `fn` gives `reference_ternary`'s exact values and gradients on a probe (cached per function)."""
-    if not callable(fn):
-        raise TypeError(f"pick_ternary needs a function, got {type(fn).__name__}")
-    hit = _ternary_checked.get(id(fn))
-    if hit is None or hit[0] is not fn:
-        hit = _ternary_checked[id(fn)] = (fn, _probe_ternary(fn))
-    return hit[1]
+    return validate.matches_reference("pick_ternary's ternary function", fn, _probe_ternary)
 
 
 def _qbn_params(q):

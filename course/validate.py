@@ -110,3 +110,18 @@ def finite(name: str, array) -> None:
     values = np.asarray(array.detach().cpu() if hasattr(array, "detach") else array, dtype=float)
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{name} must be finite everywhere, got {int((~np.isfinite(values)).sum())} non-finite entries")
+
+
+_PROBED: dict = {}
+
+
+def matches_reference(name: str, fn, probe) -> bool:
+    """`probe(fn)`: does a student's `fn` give the reference's exact answers? Asked once per function
+    and probe, since a notebook asks at every forward pass (its fast twin runs only when this holds)."""
+    if not callable(fn):
+        raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
+    key = (id(fn), probe)
+    hit = _PROBED.get(key)
+    if hit is None or hit[0] is not fn:       # an id is reused once its function is gone
+        hit = _PROBED[key] = (fn, bool(probe(fn)))
+    return hit[1]

@@ -47,3 +47,24 @@ def test_accepts_and_normalises_good_values():
 def test_rejects_bad_values_with_a_sentence(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_matches_reference_probes_each_function_once_and_refuses_a_non_function():
+    calls = []
+
+    def probe(fn):
+        calls.append(fn)
+        return fn(2) == 4
+
+    def double(x):
+        return 2 * x
+
+    def square_plus_one(x):
+        return x * x + 1
+
+    assert v.matches_reference("f", double, probe)
+    assert v.matches_reference("f", double, probe)                     # cached: probed once
+    assert not v.matches_reference("f", square_plus_one, probe)        # a wrong answer is not the reference
+    assert calls == [double, square_plus_one]
+    with pytest.raises(TypeError, match="f must be a function, got str"):
+        v.matches_reference("f", "double", probe)
