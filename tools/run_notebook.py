@@ -5,9 +5,11 @@
 
 With --jobs N, N notebooks run at once (each in its own process and kernel, one thread each),
 longest first by their last recorded time, each one's log in build/logs/; the total wall time
-is printed at the end. The cards do not depend on --jobs: each notebook seeds itself, and a
-FULL notebook whose setup takes every core (`threads="all"`, whose cards depend on the torch
-thread count) runs first and alone, with every core, as it does one at a time.
+is printed at the end. Each gets COURSE_CORES = cores // jobs (one on a 2-core machine with the
+default --jobs 2), and the committed FULL cards are runs with COURSE_CORES=1: each notebook seeds
+itself, so its cards do not depend on what runs beside it. (13 takes every core it is given,
+`threads="all"`: alone with COURSE_CORES unset it trains at two threads, faster, but rounds
+differently from the committed one-thread run.)
 
 Each notebook runs in its own fresh kernel (working directory notebooks/), with FAST injected
 into its `parameters` cell as papermill does (papermill's own parameterizer), and is written
@@ -177,20 +179,6 @@ def longest_first(notebooks: list[Path], mode: str, folder: Path = BUILD) -> lis
     return sorted(notebooks, key=seconds, reverse=True)
 
 
-_ALL_CORES = re.compile(r"setup\([^)]*threads\s*=[^)]*[\"']all[\"']")
-
-
-def wants_all_cores(notebook: Path, fast: bool) -> bool:
-    """True for a FULL run of a notebook whose `course.setup(...)` asks for `threads="all"`:
-    its cards depend on the thread count, so under --jobs it must run alone to match a
-    one-at-a-time run (FAST runs keep one thread)."""
-    if fast:
-        return False
-    cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
-    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    return bool(_ALL_CORES.search(code))
-
-
 def run_parallel(notebooks: list[Path], fast: bool, jobs: int, out_dir: Path | None,
                  timeout: int | None) -> list[dict]:
     """Run `jobs` notebooks at a time, each in its own process (logs in build/logs/)."""
@@ -199,25 +187,18 @@ def run_parallel(notebooks: list[Path], fast: bool, jobs: int, out_dir: Path | N
     mode = "FAST" if fast else "FULL"
     logs = BUILD / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    ordered = longest_first(list(notebooks), mode, folder)
-    alone = {nb for nb in ordered if wants_all_cores(nb, fast)}
-    queue = [nb for nb in ordered if nb in alone] + [nb for nb in ordered if nb not in alone]
+    queue = longest_first(list(notebooks), mode, folder)
     running, finished = [], {}
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     while queue or running:
-        while (queue and len(running) < jobs and not any(r[0] in alone for r in running)
-               and not (queue[0] in alone and running)):
+        while queue and len(running) < jobs:
             nb = queue.pop(0)
             cmd = [sys.executable, __file__, "--fast" if fast else "--full", str(nb)]
             cmd += ["--out-dir", str(out_dir)] if out_dir is not None else []
             cmd += ["--timeout", str(timeout)] if timeout is not None else []
             log = open(logs / f"{Path(nb).stem}_{mode.lower()}.log", "w")
             print(f"== {Path(nb).stem} ({mode}) started, log {log.name}", flush=True)
-            share = cores if nb in alone else max(1, cores // jobs)   # one asking for "all" cores gets its share
-            env = dict(os.environ, COURSE_CORES=str(share))
-            if nb in alone:
-                print(f"   {Path(nb).stem} takes every core ({share}) and runs alone: its cards depend on the "
-                      "thread count", flush=True)
+            env = dict(os.environ, COURSE_CORES=str(max(1, cores // jobs)))
             running.append((nb, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log))
         time.sleep(1)
         for item in [r for r in running if r[1].poll() is not None]:
