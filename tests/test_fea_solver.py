@@ -1,4 +1,4 @@
-"""course.fea's banded Cholesky solve (K is symmetric positive definite: E_min > 0 and supports
+"""course.fea_solver: the banded Cholesky solve (K is symmetric positive definite: E_min > 0 and supports
 against rigid motion) against SuperLU's LU, the solver it replaced: the same displacements,
 compliances and gradients to round-off, the same errors for singular or non-finite problems."""
 import numpy as np
@@ -7,7 +7,7 @@ import scipy.linalg
 import scipy.sparse.linalg
 import torch
 
-from course import fea
+from course import fea, fea_solver
 from course import fea_problems as P
 
 torch.set_num_threads(1)
@@ -36,7 +36,7 @@ def _splu_solve(young, problem):
 def test_band_storage_holds_exactly_the_renumbered_matrix(name):
     problem = PROBLEMS[name]()
     young = _young(problem, 1)
-    asm = fea._assembly(problem)
+    asm = fea_solver.assembly(problem)
     order, u = asm.band()[:2]
     assert np.array_equal(np.sort(order), np.arange(asm.n_free))
     dense = fea.stiffness_matrix(young, problem).toarray()[np.ix_(order, order)]
@@ -55,10 +55,10 @@ def test_band_storage_holds_exactly_the_renumbered_matrix(name):
 def test_a_grid_taller_than_wide_is_numbered_along_its_short_side():
     tall = P.multistory_building(16, 64, 0.4)
     natural = 2 * (tall.nely + 2) - 1          # neighbours across a column in element_dofs' order
-    u = fea._assembly(tall).band()[1]
+    u = fea_solver.assembly(tall).band()[1]
     assert u <= 2 * (tall.nelx + 2) + 1 < natural
     wide = P.mbb_beam(64, 16, 0.4)
-    assert fea._assembly(wide).band()[1] <= 2 * (wide.nely + 2) + 1
+    assert fea_solver.assembly(wide).band()[1] <= 2 * (wide.nely + 2) + 1
 
 
 @pytest.mark.parametrize("name", PROBLEMS)
@@ -66,8 +66,8 @@ def test_a_grid_taller_than_wide_is_numbered_along_its_short_side():
 def test_banded_solve_equals_the_sparse_lu_solve(name, seed, lo):
     problem = PROBLEMS[name]()
     young = _young(problem, seed, lo)
-    u, factor = fea._solve(young, problem)
-    assert isinstance(factor, fea._BandedCholesky)
+    u, factor = fea_solver.solve(young, problem)
+    assert isinstance(factor, fea_solver.BandedCholesky)
     reference, K = _splu_solve(young, problem)
     free = problem.free_dofs
     np.testing.assert_allclose(u[free], reference, rtol=0, atol=1e-10 * np.abs(reference).max())
@@ -82,7 +82,7 @@ def test_banded_solve_equals_the_sparse_lu_solve(name, seed, lo):
 
 @pytest.fixture
 def splu_only(monkeypatch):
-    monkeypatch.setattr(fea, "BAND_LIMIT", -1)          # every solve takes the SuperLU path
+    monkeypatch.setattr(fea_solver, "BAND_LIMIT", -1)          # every solve takes the SuperLU path
 
 
 def _compliance_and_gradient(problem, x):
@@ -106,7 +106,7 @@ def test_compliance_and_its_gradients_are_unchanged(name, monkeypatch):
     weights = torch.tensor(rng.normal(size=problem.n_dofs))
     c, grad = _compliance_and_gradient(problem, x)
     adjoint = _displacement_gradient(problem, x, weights)
-    monkeypatch.setattr(fea, "BAND_LIMIT", -1)
+    monkeypatch.setattr(fea_solver, "BAND_LIMIT", -1)
     problem_lu = PROBLEMS[name]()
     c_lu, grad_lu = _compliance_and_gradient(problem_lu, x)
     adjoint_lu = _displacement_gradient(problem_lu, x, weights)
@@ -117,23 +117,23 @@ def test_compliance_and_its_gradients_are_unchanged(name, monkeypatch):
 
 def test_wide_bands_go_to_the_sparse_lu(monkeypatch):
     problem = P.mbb_beam(30, 10, 0.5)
-    monkeypatch.setattr(fea, "BAND_LIMIT", fea._assembly(problem).band()[1] - 1)
-    u, factor = fea._solve(_young(problem, 3), problem)
-    assert not isinstance(factor, fea._BandedCholesky)
-    monkeypatch.setattr(fea, "BAND_LIMIT", fea._assembly(problem).band()[1])
-    assert isinstance(fea._solve(_young(problem, 3), problem)[1], fea._BandedCholesky)
+    monkeypatch.setattr(fea_solver, "BAND_LIMIT", fea_solver.assembly(problem).band()[1] - 1)
+    u, factor = fea_solver.solve(_young(problem, 3), problem)
+    assert not isinstance(factor, fea_solver.BandedCholesky)
+    monkeypatch.setattr(fea_solver, "BAND_LIMIT", fea_solver.assembly(problem).band()[1])
+    assert isinstance(fea_solver.solve(_young(problem, 3), problem)[1], fea_solver.BandedCholesky)
 
 
 def test_a_cholesky_failure_falls_back_to_the_sparse_lu(monkeypatch):
     problem = P.cantilever(20, 10, 0.5)
     young = _young(problem, 4)
-    expected, _ = fea._solve(young, problem)
+    expected, _ = fea_solver.solve(young, problem)
 
     def not_positive_definite(*args, **kwargs):
         raise np.linalg.LinAlgError("not positive definite")
     monkeypatch.setattr(scipy.linalg, "cholesky_banded", not_positive_definite)
-    u, factor = fea._solve(young, problem)
-    assert not isinstance(factor, fea._BandedCholesky)
+    u, factor = fea_solver.solve(young, problem)
+    assert not isinstance(factor, fea_solver.BandedCholesky)
     np.testing.assert_allclose(u, expected, rtol=0, atol=1e-10 * np.abs(expected).max())
 
 
