@@ -46,6 +46,36 @@ def test_memories_and_gradients_equal_autograd_exactly(shape, seed):
         assert torch.equal(ref, fast), (ref - fast).abs().max()
 
 
+@pytest.mark.parametrize("n", [1, 2, 64])
+def test_both_classes_equal_autograd_and_each_other(n):
+    # run takes the folded class (batched input linear and parameter-gradient parts, TorchScript step loops) from two
+    # rows on and the step-by-step class on one row (where mm becomes a gemv): both give autograd's bits
+    torch.manual_seed(n)
+    features, cell = nn.Linear(2, 8), nn.GRUCell(8, 32)
+    params = list(features.parameters()) + list(cell.parameters())
+    obs = F.one_hot(torch.randint(0, 2, (n, 17)), 2).float()
+    w = torch.randn(n, 18, 32)
+    out = []
+    for run in (_loop, gru_bptt.run,
+                lambda o, h, f, c: gru_bptt._GRURun.apply(o, h, f.weight, f.bias, c.weight_ih, c.weight_hh, c.bias_ih, c.bias_hh)):
+        hs = run(obs, torch.zeros(n, 32), features, cell)
+        out.append((hs.detach(), torch.autograd.grad((hs * w).sum(), params)))
+    for other in out[1:]:
+        assert torch.equal(out[0][0], other[0])
+        assert all(torch.equal(a, b) for a, b in zip(out[0][1], other[1]))
+
+
+def test_the_scripted_step_loops_equal_the_python_ones():
+    torch.manual_seed(5)
+    gi, h0, w_hh, b_hh = torch.randn(9, 6, 48), torch.randn(6, 16), torch.randn(48, 16), torch.randn(48)
+    fwd = [gru_bptt._scripted(gru_bptt._steps_forward), gru_bptt._steps_forward]
+    a, b = (f(gi.clone(), h0, w_hh, b_hh) for f in fwd)
+    assert all(torch.equal(x, y) for la, lb in zip(a, b) for x, y in zip(la, lb))
+    grad = torch.randn(6, 10, 16)
+    g1, g2 = gru_bptt._scripted(gru_bptt._steps_backward)(grad, *a[1:], w_hh), gru_bptt._steps_backward(grad, *a[1:], w_hh)
+    assert torch.equal(g1[0], g2[0]) and torch.equal(g1[1], g2[1])
+
+
 def test_a_training_run_is_bit_identical():
     # Adam on the loss through either path, 20 steps: the same weights, bit for bit
     def train(run):
