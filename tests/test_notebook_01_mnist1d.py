@@ -149,3 +149,36 @@ def test_generator_panel_function_has_no_defaults_of_its_own(ns):
     assert drawn.shape == (10, 40)
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_the_gru_model_through_fast_gru_gives_nn_grus_answers(ns):
+    """train_model trains the GRU through course.fast_gru: same outputs and gradients as with ATen's nn.GRU."""
+    import torch
+    from course import fast_gru
+    torch.manual_seed(3)
+    x, y = torch.randn(16, 40), torch.randint(0, 10, (16,))
+    ref, fast = ns["GRU"](), ns["GRU"]()
+    fast.load_state_dict(ref.state_dict())
+    fast_gru.accelerate(fast)
+    assert list(fast.state_dict()) == list(ref.state_dict())
+    outs = []
+    for m in (ref, fast):
+        loss = torch.nn.functional.cross_entropy(m(x), y)
+        outs.append([loss.detach()] + list(torch.autograd.grad(loss, list(m.parameters()))))
+    for a, b in zip(*outs):
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_the_cost_claim_times_torchs_own_gru(ns, monkeypatch):
+    """The 'GRU costs 10x the CNN' card times nn.GRU as torch runs it, never the fast path."""
+    from course import fast_gru
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the cost claim must not run course.fast_gru")
+
+    monkeypatch.setattr(fast_gru, "gru", refuse)
+    monkeypatch.setitem(ns, "MODELS", {"GRU": ns["GRU"], "CNN": ns["CNN"]})   # a run-time cell of the notebook
+    rng = np.random.default_rng(0)
+    dataset = {"x": rng.normal(size=(200, 40)), "y": rng.integers(0, 10, 200)}
+    ms = ns["time_training_steps"](("GRU", "CNN"), dataset, 3)
+    assert set(ms) == {"GRU", "CNN"} and all(v > 0 for v in ms.values())
