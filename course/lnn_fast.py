@@ -52,7 +52,13 @@ def _layers(net, activations=(nn.Softplus,)):
 
 
 def _softplus_derivatives(h, act):
-    """sigma'(h) and sigma''(h) of nn.Softplus(beta, threshold), with its linear branch above the threshold."""
+    """sigma'(h) and sigma''(h) of nn.Softplus(beta, threshold), with its linear branch above the threshold.
+
+    With beta == 1 (the default) the products by beta, exact no-ops, are skipped: the same bits, fewer kernels."""
+    if act.beta == 1:
+        s = torch.sigmoid(h)
+        linear = h > act.threshold
+        return s.masked_fill(linear, 1.0), (s * (1 - s)).masked_fill(linear, 0.0)
     s = torch.sigmoid(act.beta * h)
     linear = act.beta * h > act.threshold
     return s.masked_fill(linear, 1.0), (act.beta * s * (1 - s)).masked_fill(linear, 0.0)
@@ -93,13 +99,14 @@ def mlp_derivatives(net, z, rows=None):
     linears, acts = _layers(net)
     _check_input(z, linears)
     rows = slice(None) if rows is None else rows
-    hs, d1s, d2s = [], [], []
+    d1s, d2s = [], []
     a = z
-    for lin, act in zip(linears[:-1], acts):
+    for l, (lin, act) in enumerate(zip(linears[:-1], acts)):
         h = lin(a)
         d1, d2 = _softplus_derivatives(h, act)
-        hs.append(h), d1s.append(d1), d2s.append(d2)
-        a = act(h)
+        d1s.append(d1), d2s.append(d2)
+        if l < len(acts) - 1:                                      # the last activation only makes L's value
+            a = act(h)
     # backprop: delta_l = dL/da_l (n, width_l)
     deltas = [None] * len(acts)
     delta = linears[-1].weight.expand(len(z), -1)                  # (n, width_m)
@@ -141,6 +148,10 @@ def accelerations(net, states, angular=0, input_scale=None, ridge=0.0):
         raise ValueError(f"angular must be an integer in [0, {d}], got {angular!r}")
     if input_scale is not None and tuple(torch.as_tensor(input_scale).shape) != (k,):
         raise ValueError(f"input_scale must have shape ({k},), got {tuple(torch.as_tensor(input_scale).shape)}")
+    if input_scale is not None and not isinstance(input_scale, torch.Tensor):
+        input_scale = torch.as_tensor(input_scale, dtype=states.dtype)
+    if input_scale is not None and bool((input_scale == 1).all()):
+        input_scale = None                                          # products by 1 are exact: the same bits, fewer kernels
     z = states
     if angular:
         wrapped = torch.remainder(states[..., :angular] + math.pi, 2 * math.pi) - math.pi

@@ -123,3 +123,24 @@ def test_the_notebooks_hnn_switch(ns):
     finally:
         ns["LagrangianNN"].fast = True
     torch.testing.assert_close(fast, slow, rtol=1e-12, atol=1e-12)
+
+
+def test_softplus_beta_and_unit_input_scale_paths():
+    # beta != 1 takes the general branch; beta == 1 and an all-ones input_scale skip exact products by 1
+    torch.manual_seed(5)
+    net = nn.Sequential(nn.Linear(4, 12), nn.Softplus(beta=2.0), nn.Linear(12, 12), nn.Softplus(beta=2.0),
+                        nn.Linear(12, 1)).double()
+    z = torch.randn(25, 4, dtype=torch.float64)
+    grad, hess = lnn_fast.mlp_derivatives(net, z)
+    f = lambda s: net(s)[0]
+    torch.testing.assert_close(grad, torch.vmap(torch.func.grad(f))(z), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(hess, torch.vmap(torch.func.hessian(f))(z), rtol=1e-12, atol=1e-12)
+    net1 = nn.Sequential(nn.Linear(4, 12), nn.Softplus(), nn.Linear(12, 12), nn.Softplus(), nn.Linear(12, 1))
+    s = 2 * torch.randn(25, 4)
+    params = list(net1.parameters())[:-1]
+    outs = [lnn_fast.accelerations(net1, s, 2, scale) for scale in (None, torch.ones(4), [1.0, 1.0, 1.0, 1.0])]
+    grads = [torch.autograd.grad(o.square().sum(), params) for o in outs]
+    for o, g in zip(outs[1:], grads[1:]):
+        assert torch.equal(o, outs[0]) and all(torch.equal(a, b) for a, b in zip(g, grads[0]))
+    half = lnn_fast.accelerations(net1, s, 2, [1.0, 1.0, 0.5, 1.0])        # a scale that is not all ones still acts
+    assert not torch.equal(half, outs[0])

@@ -160,3 +160,48 @@ def test_relativistic_trainings_on_slices_of_one_stream_equal_one_after_the_othe
         runs = sweep.run_tasks(ns["relativistic_run"], [dict(kind="baseline", model=ns["BaselineNN"](1, 4), batches=many)] * 2,
                                workers=2, progress=False)         # two tasks: run_tasks runs a single one in-process
         assert [history["step"][-1] for _, history, _ in runs] == [2000, 2000]
+
+
+def test_fewer_logged_evaluations_and_foreach_adam_change_no_bit(ns):
+    # train() logs the test error `evals` times (1 where no learning curve is drawn) and runs Adam with foreach=True
+    # (on the CPU the default loop's kernels): the trained weights are those of 20 logs and the default Adam
+    x, y = torch.randn(64, 4), torch.randn(64, 2)
+    x_test, y_test = torch.randn(30, 4), torch.randn(30, 2)
+
+    def run(evals):
+        torch.manual_seed(0)
+        model = ns["LagrangianNN"](2, 16, angular=2)
+        g = torch.Generator().manual_seed(1)
+        history = ns["train"](model, lambda: (x[torch.randint(64, (16,), generator=g)], y[:16]), x_test, y_test,
+                              40, 3e-3, evals=evals)
+        return model, history
+
+    logged, curve = run(20), run(1)
+    assert len(logged[1]["test_mae"]) == 20 and curve[1]["step"] == [40]
+    assert curve[1]["test_mae"] == logged[1]["test_mae"][-1:]
+    for a, b in zip(logged[0].state_dict().values(), curve[0].state_dict().values()):
+        assert torch.equal(a, b)
+    # the default (for-loop) Adam, by hand, on the same batches: the same weights
+    torch.manual_seed(0)
+    model = ns["LagrangianNN"](2, 16, angular=2)
+    g = torch.Generator().manual_seed(1)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3, foreach=False)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=40)
+    for _ in range(40):
+        loss = torch.nn.functional.mse_loss(model(x[torch.randint(64, (16,), generator=g)]), y[:16])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        schedule.step()
+    for a, b in zip(model.state_dict().values(), curve[0].state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_double_pendulum_seed_without_curve_is_the_same_run(ns):
+    kw = dict(seed=3, hidden=8, steps=6, n_test=2, horizon=0.05, dt=0.01)
+    full, lean = ns["double_pendulum_run"](**kw), ns["double_pendulum_run"](**kw, curve=False)
+    assert [len(full["history"][k]["step"]) for k in ("lnn", "baseline")] == [6, 6]
+    assert [lean["history"][k]["step"] for k in ("lnn", "baseline")] == [[6], [6]]
+    for kind in ("lnn", "baseline"):
+        assert lean["mae"][kind] == full["mae"][kind]
+        np.testing.assert_array_equal(lean["traj"][kind], full["traj"][kind])
