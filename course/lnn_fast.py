@@ -149,7 +149,7 @@ def accelerations(net, states, angular=0, input_scale=None, ridge=0.0):
     if input_scale is not None and tuple(torch.as_tensor(input_scale).shape) != (k,):
         raise ValueError(f"input_scale must have shape ({k},), got {tuple(torch.as_tensor(input_scale).shape)}")
     if input_scale is not None and not isinstance(input_scale, torch.Tensor):
-        input_scale = torch.as_tensor(input_scale, dtype=states.dtype)
+        input_scale = torch.as_tensor(input_scale, dtype=states.dtype, device=states.device)
     if input_scale is not None and bool((input_scale == 1).all()):
         input_scale = None                                          # products by 1 are exact: the same bits, fewer kernels
     z = states
