@@ -19,12 +19,16 @@ about 15.7 -> 11 ms (one thread; the recurrence's ~25 small kernels a step are w
 quantised bottlenecks (QBNs: encoder, ternary code with its straight-through gradient, decoder) on the memory
 and/or the features inside the loop; the notebook calls it only when the student's `ternary_tanh` gives
 `reference_ternary`'s exact values and gradients on a probe (`pick_ternary`), so a wrong answer still runs.
+From two rows on it takes the folded form too (same bits): features and the observation QBN before the recurrence
+(the QBN step by step in TorchScript: its small products batched over steps change bits), the cell's input linear
+once, the recurrence with the memory QBN forward and backward as TorchScript loops, the GRU's parameter-gradient
+parts at once. A fine-tuning step of 12 (Adam, 64 x 31, B_h = 8) took about 30 -> 23 ms CPU (one thread).
 Neither covers an h_0 that needs a gradient (12 keeps the step-by-step loop there).
 """
 from __future__ import annotations
 
 import warnings
-from typing import List
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -108,54 +112,21 @@ class _GRURun(torch.autograd.Function):
         return (None, None, *acc)
 
 
-def _steps_forward(gi_all: torch.Tensor, h0: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor):
-    # _gates for every step, the input linear given (gi_all: (T, n, 3 hidden)); memories and what backward needs
-    hs: List[torch.Tensor] = [h0]
-    rs: List[torch.Tensor] = []
-    zs: List[torch.Tensor] = []
-    ns: List[torch.Tensor] = []
-    hns: List[torch.Tensor] = []
-    ds: List[torch.Tensor] = []
-    h = h0
-    for gi in gi_all.unbind(0):
-        h, (r, z, n, hn0, d) = _gates(gi, h, w_hh, b_hh)
-        rs.append(r)
-        zs.append(z)
-        ns.append(n)
-        hns.append(hn0)
-        ds.append(d)
-        hs.append(h)
-    return hs, rs, zs, ns, hns, ds
-
-
-def _steps_backward(grad_hs: torch.Tensor, rs: List[torch.Tensor], zs: List[torch.Tensor], ns: List[torch.Tensor],
-                    hns: List[torch.Tensor], ds: List[torch.Tensor], w_hh: torch.Tensor):
-    # _GRURun.backward's recurrence, op for op: the gates' gradients of every step, (T, n, 3 hidden) twice
-    steps = len(rs)
-    g_gi = grad_hs.new_empty((steps, grad_hs.shape[0], w_hh.shape[0]))
-    g_gh = grad_hs.new_empty((steps, grad_hs.shape[0], w_hh.shape[0]))
-    g_sub = grad_hs.new_empty(0)
-    g_mm = grad_hs.new_empty(0)
-    for k in range(steps):
-        t = steps - 1 - k
-        g = grad_hs[:, t + 1]
-        if k > 0:
-            g = g + g_sub
-            g = g + g_mm
-        r, z, n, hn, d = rs[t], zs[t], ns[t], hns[t], ds[t]
-        g_d = g * z
-        g_z = g * d
-        g_n = g + (-g_d)
-        g_zpre = torch.ops.aten.sigmoid_backward(g_z, z)
-        g_npre = torch.ops.aten.tanh_backward(g_n, n)
-        g_hn = g_npre * r
-        g_r = g_npre * hn
-        g_rpre = torch.ops.aten.sigmoid_backward(g_r, r)
-        torch.cat([g_rpre, g_zpre, g_npre], 1, out=g_gi[t])
-        torch.cat([g_rpre, g_zpre, g_hn], 1, out=g_gh[t])
-        g_sub = g_d
-        g_mm = g_gh[t].mm(w_hh)
-    return g_gi, g_gh
+def _gates_backward(g: torch.Tensor, r: torch.Tensor, z: torch.Tensor, n: torch.Tensor, hn: torch.Tensor,
+                    d: torch.Tensor, g_gi: torch.Tensor, g_gh: torch.Tensor) -> torch.Tensor:
+    # _GRURun.backward's step through _gates, op for op: the gates' gradients written into g_gi and g_gh (n, 3 hidden);
+    # returns what h_t gets through h - n
+    g_d = g * z
+    g_z = g * d
+    g_n = g + (-g_d)
+    g_zpre = torch.ops.aten.sigmoid_backward(g_z, z)
+    g_npre = torch.ops.aten.tanh_backward(g_n, n)
+    g_hn = g_npre * r
+    g_r = g_npre * hn
+    g_rpre = torch.ops.aten.sigmoid_backward(g_r, r)
+    torch.cat([g_rpre, g_zpre, g_npre], 1, out=g_gi)
+    torch.cat([g_rpre, g_zpre, g_hn], 1, out=g_gh)
+    return g_d
 
 
 _SCRIPTED = {}
@@ -174,6 +145,27 @@ def _scripted(fn):
     return _SCRIPTED[fn]
 
 
+def _gru_param_grads(obs, g_fpre, g_gi, g_gh, cell_in, hs):
+    # the six GRU parameter gradients (features' weight and bias, then the cell's w_ih, w_hh, b_ih, b_hh) from every
+    # step's gradients (time first): each step's parts at once (bmm, sums; the observation's K = obs_dim product per
+    # step), then summed in the step-by-step engine's order (step T-1 first), all six in one flat vector per step
+    steps = g_gi.shape[0]
+    xs = obs.unbind(1)
+    parts = (torch.stack([g_fpre[t].t().mm(xs[t]) for t in range(steps)]), g_fpre.sum(1),
+             torch.bmm(g_gi.transpose(1, 2), cell_in), torch.bmm(g_gh.transpose(1, 2), torch.stack(hs[:-1])),
+             g_gi.sum(1), g_gh.sum(1))
+    flat = torch.cat([p.reshape(steps, -1) for p in parts], 1)
+    acc = flat[steps - 1]
+    for t in range(steps - 2, -1, -1):
+        acc = acc + flat[t]
+    out, at = [], 0
+    for p in parts:
+        size = p[0].numel()
+        out.append(acc[at:at + size].view(p.shape[1:]))
+        at += size
+    return out
+
+
 class _GRURunFolded(torch.autograd.Function):
     # _GRURun with fewer kernel calls and the same bits: the input linear runs once over all steps, the backward
     # steps through the recurrence only (its gradients written into one buffer per gate block), then computes
@@ -184,9 +176,9 @@ class _GRURunFolded(torch.autograd.Function):
     @staticmethod
     def forward(ctx, obs, h0, w_f, b_f, w_ih, w_hh, b_ih, b_hh):
         fs = torch.stack([torch.relu(F.linear(x, w_f, b_f)) for x in obs.unbind(1)])     # (T, n, F)
-        hs, *saved = _scripted(_steps_forward)(F.linear(fs, w_ih, b_ih), h0, w_hh, b_hh)
+        hs, inner, _, _ = _scripted(_steps_forward)(F.linear(fs, w_ih, b_ih), h0, w_hh, b_hh, [], False, False)
         ctx.save_for_backward(obs, fs, w_ih, w_hh)
-        ctx.hs, ctx.saved = hs, saved
+        ctx.hs, ctx.inner = hs, inner
         return torch.stack(hs, 1)
 
     @staticmethod
@@ -196,22 +188,9 @@ class _GRURunFolded(torch.autograd.Function):
         if need[0] or need[1]:
             raise RuntimeError("gru_bptt.run: no gradient for the observations or h_0 (use the step-by-step loop)")
         steps, three_h = fs.shape[0], w_hh.shape[0]
-        g_gi, g_gh = _scripted(_steps_backward)(grad_hs, *ctx.saved, w_hh)
+        g_gi, g_gh, _ = _scripted(_steps_backward)(grad_hs, ctx.inner, [], [], w_hh, [], False, False)
         g_fpre = _threshold_backward(g_gi.reshape(-1, three_h).mm(w_ih).reshape(fs.shape), fs, 0)
-        xs = obs.unbind(1)
-        parts = (torch.stack([g_fpre[t].t().mm(xs[t]) for t in range(steps)]), g_fpre.sum(1),
-                 torch.bmm(g_gi.transpose(1, 2), fs), torch.bmm(g_gh.transpose(1, 2), torch.stack(ctx.hs[:-1])),
-                 g_gi.sum(1), g_gh.sum(1))
-        flat = torch.cat([p.reshape(steps, -1) for p in parts], 1)
-        acc = flat[steps - 1]
-        for t in range(steps - 2, -1, -1):
-            acc = acc + flat[t]
-        out, at = [], 0
-        for p in parts:
-            size = p[0].numel()
-            out.append(acc[at:at + size].view(p.shape[1:]))
-            at += size
-        return (None, None, *out)
+        return (None, None, *_gru_param_grads(obs, g_fpre, g_gi, g_gh, fs, ctx.hs))
 
 
 def run(obs: torch.Tensor, h0: torch.Tensor, features: nn.Linear, cell: nn.GRUCell) -> torch.Tensor:
@@ -306,9 +285,9 @@ def _qbn_fits(q):
     return all(m.bias is not None for m in (e[0], e[2], d[0], d[2]))
 
 
-def _qbn_forward(x, p, out_tanh):
+def _qbn_forward(x: torch.Tensor, p: List[torch.Tensor], out_tanh: bool) -> Tuple[torch.Tensor, List[torch.Tensor]]:
     # QBN.forward op for op: dec(ternary(enc(x))), keeping what the backward needs
-    w1, b1, w2, b2, w3, b3, w4, b4 = p
+    w1, b1, w2, b2, w3, b3, w4, b4 = p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
     t1 = torch.tanh(F.linear(x, w1, b1))
     x2 = F.linear(t1, w2, b2)
     th = torch.tanh(x2)
@@ -319,12 +298,13 @@ def _qbn_forward(x, p, out_tanh):
     o = F.linear(t3, w4, b4)
     if out_tanh:
         o = torch.tanh(o)
-    return o, (x, t1, th, tm, b, t3, o)
+    return o, [x, t1, th, tm, b, t3, o]
 
 
-def _qbn_backward(g, saved, p, out_tanh, need_input):
+def _qbn_backward(g: torch.Tensor, saved: List[torch.Tensor], p: List[torch.Tensor], out_tanh: bool,
+                  need_input: bool) -> Tuple[List[torch.Tensor], Optional[torch.Tensor]]:
     # the QBN's backward as autograd's engine runs it: parameter gradients (in _qbn_params' order) and the input's
-    x, t1, th, tm, b, t3, o = saved
+    x, t1, th, tm, b, t3, o = saved[0], saved[1], saved[2], saved[3], saved[4], saved[5], saved[6]
     w1, w2, w3, w4 = p[0], p[2], p[4], p[6]
     g4 = _tanh_backward(g, o) if out_tanh else g
     gw4, gb4, g = g4.t().mm(t3), g4.sum(0), g4.mm(w4)
@@ -334,7 +314,7 @@ def _qbn_backward(g, saved, p, out_tanh, need_input):
     gw2, gb2, g = g2.t().mm(t1), g2.sum(0), g2.mm(w2)
     g1 = _tanh_backward(g, t1)
     gw1, gb1 = g1.t().mm(x), g1.sum(0)
-    return (gw1, gb1, gw2, gb2, gw3, gb3, gw4, gb4), (g1.mm(w1) if need_input else None)
+    return [gw1, gb1, gw2, gb2, gw3, gb3, gw4, gb4], (g1.mm(w1) if need_input else None)
 
 
 class _MMNRun(torch.autograd.Function):
@@ -410,6 +390,131 @@ class _MMNRun(torch.autograd.Function):
         return (None, None, None, *acc, *(acc_h if has_h else ()), *(acc_f if has_f else ()))
 
 
+def _qbn_steps_forward(xs: torch.Tensor, p: List[torch.Tensor], out_tanh: bool):
+    # _qbn_forward on every step of xs (T, n, dim), one step at a time (batching its small products changes bits)
+    outs: List[torch.Tensor] = []
+    saved: List[List[torch.Tensor]] = []
+    for x in xs.unbind(0):
+        o, sv = _qbn_forward(x, p, out_tanh)
+        outs.append(o)
+        saved.append(sv)
+    return torch.stack(outs), saved
+
+
+def _qbn_steps_backward(g_all: torch.Tensor, saved: List[List[torch.Tensor]], p: List[torch.Tensor], out_tanh: bool):
+    # _qbn_backward on every step, last step first, its parameter gradients summed in that order (_MMNRun's)
+    acc: List[torch.Tensor] = []
+    g_in: List[torch.Tensor] = []
+    steps = len(saved)
+    for k in range(steps):
+        t = steps - 1 - k
+        parts, g = _qbn_backward(g_all[t], saved[t], p, out_tanh, True)
+        if k == 0:
+            acc = parts
+        else:
+            acc = [a + q for a, q in zip(acc, parts)]
+        assert g is not None
+        g_in.append(g)
+    g_in.reverse()
+    return acc, torch.stack(g_in)
+
+
+def _steps_forward(gi_all: torch.Tensor, h0: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor,
+                   hp: List[torch.Tensor], has_h: bool, h_tanh: bool):
+    # _MMNRun.forward's recurrence (_GRURun's without the memory QBN, has_h False), the cell's input linear given
+    # (gi_all: (T, n, 3 hidden)): hqbn(h0), then for every step _gates and hqbn; the memories and what backward needs
+    h = h0
+    h_saved: List[torch.Tensor] = []
+    if has_h:
+        h, h_saved = _qbn_forward(h0, hp, h_tanh)
+    hs: List[torch.Tensor] = [h]
+    inner: List[List[torch.Tensor]] = []
+    q_saved: List[List[torch.Tensor]] = []
+    for gi in gi_all.unbind(0):
+        c, (r, z, n, hn0, d) = _gates(gi, h, w_hh, b_hh)
+        inner.append([r, z, n, hn0, d])
+        if has_h:
+            h, sv = _qbn_forward(c, hp, h_tanh)
+            q_saved.append(sv)
+        else:
+            h = c
+        hs.append(h)
+    return hs, inner, q_saved, h_saved
+
+
+def _steps_backward(grad_hs: torch.Tensor, inner: List[List[torch.Tensor]], q_saved: List[List[torch.Tensor]],
+                    h_saved: List[torch.Tensor], w_hh: torch.Tensor, hp: List[torch.Tensor], has_h: bool,
+                    h_tanh: bool):
+    # _MMNRun.backward's recurrence (_GRURun's without the memory QBN), op for op: the memory QBN's parameter
+    # gradients (summed last step first, h_0's last) and the gates' gradients of every step, (T, n, 3 hidden) twice
+    steps = len(inner)
+    g_gi = grad_hs.new_empty((steps, grad_hs.shape[0], w_hh.shape[0]))
+    g_gh = grad_hs.new_empty((steps, grad_hs.shape[0], w_hh.shape[0]))
+    acc_h: List[torch.Tensor] = []
+    g_sub = grad_hs.new_empty(0)
+    g_mm = grad_hs.new_empty(0)
+    for k in range(steps):
+        t = steps - 1 - k
+        g = grad_hs[:, t + 1]
+        if k > 0:
+            g = g + g_sub
+            g = g + g_mm
+        if has_h:
+            parts, g_q = _qbn_backward(g, q_saved[t], hp, h_tanh, True)
+            assert g_q is not None
+            g = g_q
+            if k == 0:
+                acc_h = parts
+            else:
+                acc_h = [a + q for a, q in zip(acc_h, parts)]
+        r, z, n, hn, d = inner[t][0], inner[t][1], inner[t][2], inner[t][3], inner[t][4]
+        g_sub = _gates_backward(g, r, z, n, hn, d, g_gi[t], g_gh[t])
+        g_mm = g_gh[t].mm(w_hh)
+    if has_h:
+        g = grad_hs[:, 0]
+        if steps > 0:
+            g = g + g_sub
+            g = g + g_mm
+        parts, _ = _qbn_backward(g, h_saved, hp, h_tanh, False)
+        acc_h = parts if steps == 0 else [a + q for a, q in zip(acc_h, parts)]
+    return g_gi, g_gh, acc_h
+
+
+class _MMNRunFolded(torch.autograd.Function):
+    # _MMNRun with fewer kernel calls and the same bits (as _GRURunFolded for the plain GRU), for batches of two or
+    # more and at least one step: the features (and the observation QBN, step by step) before the recurrence, the
+    # cell's input linear once over all steps, the recurrence with the memory QBN forward and backward as
+    # TorchScript loops, the GRU's parameter-gradient parts at once (bmm, sums) added in _MMNRun's order
+    @staticmethod
+    def forward(ctx, obs, h0, flags, *params):
+        has_h, has_f, h_tanh, f_tanh = flags
+        w_f, b_f, w_ih, w_hh, b_ih, b_hh = params[:6]
+        hp = list(params[6:14]) if has_h else []
+        fp = list(params[14:22] if has_h and has_f else params[6:14]) if has_f else []
+        fs = torch.stack([torch.relu(F.linear(x, w_f, b_f)) for x in obs.unbind(1)])     # (T, n, F)
+        fqs, f_saved = _scripted(_qbn_steps_forward)(fs, fp, f_tanh) if has_f else (fs, [])
+        hs, inner, q_saved, h_saved = _scripted(_steps_forward)(F.linear(fqs, w_ih, b_ih), h0, w_hh, b_hh,
+                                                                     hp, has_h, h_tanh)
+        ctx.save_for_backward(obs, fs, fqs, w_ih, w_hh)
+        ctx.hs, ctx.saved, ctx.flags, ctx.qp = hs, (inner, q_saved, h_saved, f_saved), flags, (hp, fp)
+        return torch.stack(hs, 1)
+
+    @staticmethod
+    def backward(ctx, grad_hs):
+        obs, fs, fqs, w_ih, w_hh = ctx.saved_tensors
+        has_h, has_f, h_tanh, f_tanh = ctx.flags
+        hp, fp = ctx.qp
+        inner, q_saved, h_saved, f_saved = ctx.saved
+        steps, three_h = fs.shape[0], w_hh.shape[0]
+        g_gi, g_gh, acc_h = _scripted(_steps_backward)(grad_hs, inner, q_saved, h_saved, w_hh, hp, has_h, h_tanh)
+        g_f = g_gi.reshape(-1, three_h).mm(w_ih).reshape(fs.shape)
+        acc_f = []
+        if has_f:
+            acc_f, g_f = _scripted(_qbn_steps_backward)(g_f, f_saved, fp, f_tanh)
+        g_fpre = _threshold_backward(g_f, fs, 0)
+        return (None, None, None, *_gru_param_grads(obs, g_fpre, g_gi, g_gh, fqs, ctx.hs), *acc_h, *acc_f)
+
+
 def fits_mmn(hqbn, fqbn) -> bool:
     """True if the given QBNs (None: no bottleneck there) have the structure `run_mmn` writes out."""
     return all(q is None or _qbn_fits(q) for q in (hqbn, fqbn))
@@ -432,4 +537,5 @@ def run_mmn(obs, h0, features, cell, hqbn=None, fqbn=None):
     for q in (hqbn, fqbn):
         if q is not None:
             params += _qbn_params(q)
-    return _MMNRun.apply(obs, h0, flags, *params)
+    fn = _MMNRunFolded if obs.shape[0] >= 2 and obs.shape[1] >= 1 else _MMNRun
+    return fn.apply(obs, h0, flags, *params)

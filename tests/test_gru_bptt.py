@@ -65,17 +65,6 @@ def test_both_classes_equal_autograd_and_each_other(n):
         assert all(torch.equal(a, b) for a, b in zip(out[0][1], other[1]))
 
 
-def test_the_scripted_step_loops_equal_the_python_ones():
-    torch.manual_seed(5)
-    gi, h0, w_hh, b_hh = torch.randn(9, 6, 48), torch.randn(6, 16), torch.randn(48, 16), torch.randn(48)
-    fwd = [gru_bptt._scripted(gru_bptt._steps_forward), gru_bptt._steps_forward]
-    a, b = (f(gi.clone(), h0, w_hh, b_hh) for f in fwd)
-    assert all(torch.equal(x, y) for la, lb in zip(a, b) for x, y in zip(la, lb))
-    grad = torch.randn(6, 10, 16)
-    g1, g2 = gru_bptt._scripted(gru_bptt._steps_backward)(grad, *a[1:], w_hh), gru_bptt._steps_backward(grad, *a[1:], w_hh)
-    assert torch.equal(g1[0], g2[0]) and torch.equal(g1[1], g2[1])
-
-
 def test_a_training_run_is_bit_identical():
     # Adam on the loss through either path, 20 steps: the same weights, bit for bit
     def train(run):
@@ -207,6 +196,95 @@ def test_an_mmn_training_run_is_bit_identical(bits):
         return [p.detach().clone() for p in mods.parameters()]
     for a, b in zip(train(_mmn_loop), train(gru_bptt.run_mmn)):
         assert torch.equal(a, b)
+
+
+def _mmn_step_class(obs, h, features, cell, hq, fq):
+    # _MMNRun (the step-by-step node) called directly, whatever the batch
+    tanh_out = lambda q: q is not None and isinstance(q.dec[3], nn.Tanh)
+    flags = (hq is not None, fq is not None, tanh_out(hq), tanh_out(fq))
+    params = [features.weight, features.bias, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh]
+    params += [p for q in (hq, fq) if q is not None for p in gru_bptt._qbn_params(q)]
+    return gru_bptt._MMNRun.apply(obs, h, flags, *params)
+
+
+@pytest.mark.parametrize("n", [1, 2, 64])
+@pytest.mark.parametrize("bits", [(8, None), (16, None), (8, 4), (None, 8)])
+def test_mmn_both_classes_equal_autograd_and_each_other(n, bits):
+    # run_mmn takes the folded class (features and observation QBN before the recurrence, batched input linear and
+    # GRU parameter-gradient parts, TorchScript loops) from two rows on, the step-by-step class on one row
+    torch.manual_seed(n + (bits[0] or 0))
+    features, cell = nn.Linear(2, 8), nn.GRUCell(8, 32)
+    hq = _QBN(32, bits[0]) if bits[0] else None
+    fq = _QBN(8, bits[1], out="linear") if bits[1] else None
+    params = [p for m in (features, cell, hq, fq) if m is not None for p in m.parameters()]
+    obs = F.one_hot(torch.randint(0, 2, (n, 23)), 2).float()
+    w = torch.randn(n, 24, 32)
+    out = []
+    for run in (_mmn_loop, gru_bptt.run_mmn, _mmn_step_class):
+        hs = run(obs, torch.zeros(n, 32), features, cell, hq, fq)
+        out.append((hs.detach(), torch.autograd.grad((hs * w).sum(), params)))
+    for other in out[1:]:
+        assert torch.equal(out[0][0], other[0])
+        assert all(torch.equal(a, b) for a, b in zip(out[0][1], other[1]))
+
+
+@torch.no_grad()             # as inside the autograd node
+def test_the_scripted_step_loops_equal_the_python_ones():
+    # the recurrence with (MMN) and without (plain GRU) the memory QBN, and the observation QBN's loops
+    torch.manual_seed(6)
+    hq, fq = _QBN(16, 4), _QBN(8, 3, out="linear")
+    hp, fp = list(gru_bptt._qbn_params(hq)), list(gru_bptt._qbn_params(fq))
+    gi, h0, w_hh, b_hh = torch.randn(9, 6, 48), torch.randn(6, 16), torch.randn(48, 16), torch.randn(48)
+    for has_h in (True, False):
+        fwd = [gru_bptt._scripted(gru_bptt._steps_forward), gru_bptt._steps_forward]
+        a, b = (f(gi.clone(), h0, w_hh, b_hh, hp, has_h, True) for f in fwd)
+        flat = lambda x: [t for v in x for t in (v if isinstance(v, list) else [v])]
+        assert all(torch.equal(x, y) for la, lb in zip(a, b) for x, y in zip(flat(la), flat(lb)))
+        grad = torch.randn(6, 10, 16)
+        bwd = [gru_bptt._scripted(gru_bptt._steps_backward), gru_bptt._steps_backward]
+        r1, r2 = (f(grad, *a[1:], w_hh, hp, has_h, True) for f in bwd)
+        assert torch.equal(r1[0], r2[0]) and torch.equal(r1[1], r2[1]) and len(r1[2]) == (8 if has_h else 0)
+        assert all(torch.equal(x, y) for x, y in zip(r1[2], r2[2]))
+    xs, g = torch.randn(7, 5, 8), torch.randn(7, 5, 8)
+    f1, f2 = gru_bptt._scripted(gru_bptt._qbn_steps_forward)(xs, fp, False), gru_bptt._qbn_steps_forward(xs, fp, False)
+    assert torch.equal(f1[0], f2[0])
+    b1, b2 = gru_bptt._scripted(gru_bptt._qbn_steps_backward)(g, f1[1], fp, False), gru_bptt._qbn_steps_backward(g, f1[1], fp, False)
+    assert torch.equal(b1[1], b2[1]) and all(torch.equal(x, y) for x, y in zip(b1[0], b2[0]))
+
+
+@pytest.mark.parametrize("case", [(64, 31, 2, 8, None), (32, 40, 1, 8, 4), (32, 40, 1, 8, 8)])
+def test_an_mmn_adam_run_folded_equals_step_by_step(case):
+    # 12's fine-tuning shapes (Tomita: 64 strings of up to 30 symbols, B_h = 8; mode counters: 32 windows of 40 steps,
+    # B_h = 8, B_f = 4 or 8), 12 Adam steps with clipping: the step-by-step node, the folded one and autograd give the
+    # same losses and weights, bit for bit
+    n, T, d, bh, bf = case
+
+    def train(run):
+        torch.manual_seed(11)
+        features, cell, actor = nn.Linear(d, 4 * d), nn.GRUCell(4 * d, 32), nn.Linear(32, 3)
+        hq = _QBN(32, bh)
+        fq = _QBN(4 * d, bf, out="linear") if bf else None
+        mods = nn.ModuleList([m for m in (features, cell, actor, hq, fq) if m is not None])
+        opt = torch.optim.Adam(mods.parameters(), lr=1e-3)
+        gen = torch.Generator().manual_seed(1)
+        losses = []
+        for _ in range(12):
+            obs = (F.one_hot(torch.randint(0, 2, (n, T), generator=gen), 2).float() if d == 2
+                   else torch.randn(n, T, d, generator=gen))
+            y = torch.randint(0, 3, (n, T), generator=gen)
+            hs = run(obs, torch.zeros(n, 32), features, cell, hq, fq)
+            loss = F.cross_entropy(actor(hs[:, 1:]).reshape(-1, 3), y.reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(mods.parameters(), 5.0)
+            opt.step()
+            losses.append(loss.detach())
+        return torch.stack(losses), [p.detach().clone() for p in mods.parameters()]
+    ref = train(_mmn_loop)
+    for run in (gru_bptt.run_mmn, _mmn_step_class):
+        losses, weights = train(run)
+        assert torch.equal(ref[0], losses)
+        assert all(torch.equal(a, b) for a, b in zip(ref[1], weights))
 
 
 def _smooth(x):
