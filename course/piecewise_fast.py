@@ -22,14 +22,19 @@ The same for the other pieces of 06's models: `resmlp_body` (the ResMLP's three 
 notebook's training gives the same weights bit for bit), `rk4_along` (the ODE-RNN baseline's RK4 step, the same
 values, gradients to float rounding), and `ticks_every_frame`: whether the student's `jumpy_frame` with jumpy=False
 ticks at every frame as the solution does (a probe, course.validate.matches_reference), so that `train_step` may run
-the GRU's and the ODE-RNN's frames without its decisions (the same numbers, bit for bit).
+the GRU's and the ODE-RNN's frames without its decisions (the same numbers, bit for bit); `gru_walk` then runs the GRU
+baseline's whole walk (PCODE.read at every frame) as one autograd node whose backward applies autograd's own kernels,
+summing every gradient in its engine's order (the same numbers, bit for bit).
 """
 from __future__ import annotations
+
+from typing import List
 
 import torch
 import torch.nn.functional as F
 
 from . import validate
+from .gru_bptt import _scripted      # a step loop as TorchScript, compiled once (the same aten kernels)
 
 _threshold_backward = torch.ops.aten.threshold_backward      # relu's own backward kernel (g where x > 0, else 0)
 
@@ -346,3 +351,125 @@ def resmlp_body(mlp, x: torch.Tensor) -> torch.Tensor:
     out = _Body.apply(x.reshape(-1, x.shape[-1]), mlp.inp.weight, mlp.inp.bias, mlp.res1.weight, mlp.res1.bias,
                       mlp.res2.weight, mlp.res2.bias)
     return out.reshape(*lead, -1)
+
+
+_sigmoid_backward = torch.ops.aten.sigmoid_backward
+_tanh_backward = torch.ops.aten.tanh_backward
+
+
+def _walk_forward(gates: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor, c: float):
+    # PCODE.read at every frame, op for op (tau = t - start, a = [z + c tau zdot, zdot], nn.GRUCell's update), its
+    # states and what the backward needs in time-first buffers
+    steps, batch, hidden = gates.shape[0], gates.shape[1], w_hh.shape[1]
+    half = hidden // 2
+    hs = gates.new_empty((steps, batch, hidden))
+    av = gates.new_empty((steps, batch, hidden))
+    ds = gates.new_empty((steps, batch, hidden))
+    rs: List[torch.Tensor] = []
+    zs: List[torch.Tensor] = []
+    ns: List[torch.Tensor] = []
+    hns: List[torch.Tensor] = []
+    cts: List[torch.Tensor] = []
+    h = gates.new_zeros((batch, hidden))
+    start = gates.new_zeros((batch,))
+    for t in range(steps):
+        tau = t - start
+        ctau = c * tau.unsqueeze(-1)
+        a = av[t]
+        torch.add(h[:, :half], ctau * h[:, half:], out=a[:, :half])
+        a[:, half:] = h[:, half:]
+        e = gates[t]
+        gh = F.linear(a, w_hh, b_hh)
+        r = torch.sigmoid(e[:, :half * 2] + gh[:, :half * 2])
+        zg = torch.sigmoid(e[:, half * 2:half * 4] + gh[:, half * 2:half * 4])
+        hn = gh[:, half * 4:]
+        n = torch.tanh(e[:, half * 4:] + r * hn)
+        d = ds[t]
+        torch.sub(a, n, out=d)
+        h = hs[t]
+        torch.add(n, zg * d, out=h)
+        start = gates.new_full((batch,), float(t))
+        rs.append(r)
+        zs.append(zg)
+        ns.append(n)
+        hns.append(hn)
+        cts.append(ctau)
+    return hs, av, ds, rs, zs, ns, hns, cts
+
+
+def _walk_backward(grad_hs: torch.Tensor, av: torch.Tensor, ds: torch.Tensor, rs: List[torch.Tensor],
+                   zs: List[torch.Tensor], ns: List[torch.Tensor], hns: List[torch.Tensor], cts: List[torch.Tensor],
+                   w_hh: torch.Tensor):
+    # the engine's order: reverse time; into h_t its stack share plus what frame t + 1 sends back (two terms), each
+    # parameter's gradient summed frame T-1 first
+    steps, batch, hidden = av.shape[0], av.shape[1], av.shape[2]
+    half = hidden // 2
+    g_gates = grad_hs.new_empty((steps, batch, 3 * hidden))
+    g_gh = grad_hs.new_empty((batch, 3 * hidden))
+    g_next = grad_hs.new_empty((batch, hidden))
+    g_w = grad_hs.new_empty(0)
+    g_b = grad_hs.new_empty(0)
+    for k in range(steps):
+        t = steps - 1 - k
+        g = grad_hs[t]
+        if k > 0:
+            g = g + g_next
+        r, zg, n, hn, d = rs[t], zs[t], ns[t], hns[t], ds[t]
+        g_d = g * zg                                                   # h = n + z d
+        g_z = g * d
+        g_n = g + (-g_d)                                               # d = a - n
+        g_zpre = torch.ops.aten.sigmoid_backward(g_z, zg)
+        g_npre = torch.ops.aten.tanh_backward(g_n, n)                  # n = tanh(e_n + r hn)
+        g_hn = g_npre * r
+        g_r = g_npre * hn
+        g_rpre = torch.ops.aten.sigmoid_backward(g_r, r)
+        torch.cat([g_rpre, g_zpre, g_npre], -1, out=g_gates[t])
+        torch.cat([g_rpre, g_zpre, g_hn], -1, out=g_gh)
+        p_w = g_gh.t().mm(av[t])
+        p_b = g_gh.sum(0)
+        if k == 0:
+            g_w, g_b = p_w, p_b
+        else:
+            g_w = g_w + p_w
+            g_b = g_b + p_b
+        if t > 0:                                                      # the first frame starts from zeros
+            g_a = g_d + g_gh.mm(w_hh)
+            g_zz = g_a[:, :half]
+            g_next[:, :half] = g_zz
+            torch.add(g_a[:, half:], g_zz * cts[t], out=g_next[:, half:])
+    return g_gates, g_w, g_b
+
+
+class _GRUWalk(torch.autograd.Function):
+    # every frame of the walk: tau = t - start (0 at the first frame, then 1), a = [z + c tau zdot, zdot], the GRU
+    # update; the backward applies autograd's own kernels in its engine's order (reverse time, each parameter's
+    # gradient summed step T-1 first), so the gradients are bit for bit the plain loop's
+    @staticmethod
+    def forward(ctx, gates, w_hh, b_hh, c):
+        hs, av, ds, *saved = _scripted(_walk_forward)(gates, w_hh, b_hh, float(c))
+        ctx.save_for_backward(w_hh, av, ds)
+        ctx.saved = saved
+        return hs
+
+    @staticmethod
+    def backward(ctx, grad_hs):
+        w_hh, av, ds = ctx.saved_tensors
+        g_gates, g_w, g_b = _scripted(_walk_backward)(grad_hs.contiguous(), av, ds, *ctx.saved, w_hh)
+        return g_gates, g_w, g_b, None
+
+
+def gru_walk(gates: torch.Tensor, weight_hh: torch.Tensor, bias_hh: torch.Tensor, c: float) -> torch.Tensor:
+    """Notebook 06's GRU baseline walk (PCODE with jumpy=False, a tick at every frame) as one autograd node.
+
+    From h = 0 and start = 0, for every frame t: h = PCODE.read(h, t - start, gates[t]) (eq. 1's move along the
+    segment, then nn.GRUCell's update from the precomputed input gates), start = t. Returns all states (T, B, H)
+    as torch.stack of the loop's. The forward runs the notebook's operations (the same values); the backward applies
+    the kernels autograd would (sigmoid_backward, tanh_backward, addmm's products) and sums every gradient in its
+    engine's order: the gradients are bit for bit the plain loop's (tests/test_piecewise_fast.py).
+    Args: gates (T, B, 3H), weight_hh (3H, H), bias_hh (3H,), c the time constant; H even.
+    """
+    if gates.dim() != 3 or weight_hh.dim() != 2 or weight_hh.shape[1] % 2 or gates.shape[2] != weight_hh.shape[0] \
+            or weight_hh.shape[0] != 3 * weight_hh.shape[1] or bias_hh.shape != (weight_hh.shape[0],):
+        raise ValueError(f"need gates (T, B, 3H), weight_hh (3H, H) with H even, bias_hh (3H,); got "
+                         f"{tuple(gates.shape)}, {tuple(weight_hh.shape)}, {tuple(bias_hh.shape)}")
+    return _GRUWalk.apply(gates, weight_hh, bias_hh, c)

@@ -186,3 +186,61 @@ def test_every_frame_path_only_for_the_reference_and_bit_identical(ns):
             out.append([loss.detach()] + [p.grad.clone() for p in model.parameters()])
         assert all(torch.equal(a, b) for a, b in zip(out[0], out[1])), label
         assert not torch.equal(out[0][0], out[2][0]), label
+
+
+def _walk_plain(model, gates):
+    # notebook 06's train_step frames with jumpy=False, as its jumpy_frame runs them: read at every frame
+    h, start, hs = gates.new_zeros(gates.shape[1], model.rnn), gates.new_zeros(gates.shape[1]), []
+    for t, e in enumerate(gates.unbind(0)):
+        h, start = model.read(h, t - start, e), gates.new_full((gates.shape[1],), float(t))
+        hs.append(h)
+    return torch.stack(hs)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gru_walk_is_the_plain_walk_bit_for_bit(ns, dtype, seed):
+    torch.manual_seed(seed)
+    model = ns["PCODE"](3, 16, 8 + 8 * seed).to(dtype)
+    gates = torch.randn(13 + seed, 6, 3 * model.rnn, dtype=dtype)
+    w = torch.randn(gates.shape[0], 6, model.rnn, dtype=dtype)
+    out = []
+    for fn in (lambda g: piecewise_fast.gru_walk(g, model.core.weight_hh, model.core.bias_hh, model.c),
+               lambda g: _walk_plain(model, g)):
+        model.zero_grad()
+        g = gates.clone().requires_grad_(True)
+        H = fn(g)
+        (H * w).sum().backward()
+        out.append([H.detach(), g.grad, model.core.weight_hh.grad.clone(), model.core.bias_hh.grad.clone()])
+    assert all(torch.equal(a, b) for a, b in zip(*out))
+
+
+def test_gru_walk_only_for_pcode_read_and_refuses_bad_inputs(ns):
+    # train_step walks in one node only where the model reads as PCODE does (not the ODE-RNN, not a changed read)
+    import types
+    src = ns["train_step"]
+    calls = []
+    spy = types.SimpleNamespace(**{k: getattr(piecewise_fast, k) for k in dir(piecewise_fast) if not k.startswith("_")})
+    spy.gru_walk = lambda *a: calls.append(1) or piecewise_fast.gru_walk(*a)
+    step = types.FunctionType(src.__code__, dict(ns, piecewise_fast=spy), "train_step", src.__defaults__)
+    x = torch.rand(9, 4, 2)
+    for label, walks in (("PCODE", True), ("ODERNN", False)):
+        calls.clear()
+        step(ns[label](2, 16, 8), x, jumpy=False)
+        assert bool(calls) == walks, label
+    calls.clear()
+    step(ns["PCODE"](2, 16, 8), x, jumpy=True)
+    assert not calls
+
+    class Other(ns["PCODE"]):                                  # a read of its own: walked frame by frame
+        def read(self, h, tau, e):
+            return super().read(h, tau, e) * 0.5
+    step(Other(2, 16, 8), x, jumpy=False)
+    assert not calls
+    w, b = torch.zeros(24, 8), torch.zeros(24)
+    with pytest.raises(ValueError, match="need gates"):
+        piecewise_fast.gru_walk(torch.zeros(5, 3, 23), w, b, 0.2)
+    with pytest.raises(ValueError, match="need gates"):
+        piecewise_fast.gru_walk(torch.zeros(3, 24), w, b, 0.2)
+    with pytest.raises(ValueError, match="need gates"):
+        piecewise_fast.gru_walk(torch.zeros(5, 3, 21), torch.zeros(21, 7), torch.zeros(21), 0.2)
