@@ -473,3 +473,86 @@ def gru_walk(gates: torch.Tensor, weight_hh: torch.Tensor, bias_hh: torch.Tensor
         raise ValueError(f"need gates (T, B, 3H), weight_hh (3H, H) with H even, bias_hh (3H,); got "
                          f"{tuple(gates.shape)}, {tuple(weight_hh.shape)}, {tuple(bias_hh.shape)}")
     return _GRUWalk.apply(gates, weight_hh, bias_hh, c)
+
+
+def _gru_forward(a, e, w_hh, b_hh):
+    # PCODE.read's GRU update from the moved latent a, op for op: h' and what the backward needs
+    er, ez, en = e.chunk(3, -1)
+    hr, hz, hn = F.linear(a, w_hh, b_hh).chunk(3, -1)
+    r, zg = torch.sigmoid(er + hr), torch.sigmoid(ez + hz)
+    n = torch.tanh(en + r * hn)
+    d = a - n
+    return n + zg * d, (r, zg, n, hn, d)
+
+
+def _gru_backward(g, a, r, zg, n, hn, d, w_hh, need_a, need_e, need_w, need_b):
+    # one frame of _GRUWalk's backward: gradients of a, e, W_hh, b_hh (None where not needed)
+    g_d = g * zg                                                       # h = n + z d
+    g_z = g * d
+    g_n = g + (-g_d)                                                   # d = a - n
+    g_zpre = _sigmoid_backward(g_z, zg)
+    g_npre = _tanh_backward(g_n, n)                                    # n = tanh(e_n + r hn)
+    g_hn = g_npre * r
+    g_r = g_npre * hn
+    g_rpre = _sigmoid_backward(g_r, r)
+    g_gh = torch.cat([g_rpre, g_zpre, g_hn], -1)
+    return (g_d + g_gh.mm(w_hh) if need_a else None, torch.cat([g_rpre, g_zpre, g_npre], -1) if need_e else None,
+            g_gh.t().mm(a) if need_w else None, g_gh.sum(0) if need_b else None)
+
+
+class _Read(torch.autograd.Function):
+    # one frame of PCODE.read: a = [z + c tau zdot, zdot], then the GRU update; the backward is one frame of _GRUWalk's
+    @staticmethod
+    def forward(ctx, h, tau, e, w_hh, b_hh, c):
+        z, v = h.chunk(2, -1)
+        ctau = c * tau[..., None]
+        a = torch.cat([z + ctau * v, v.expand_as(z)], -1)
+        out, saved = _gru_forward(a, e, w_hh, b_hh)
+        ctx.save_for_backward(a, ctau, *saved, w_hh)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, ctau, r, zg, n, hn, d, w_hh = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        g_a, g_e, g_w, g_b = _gru_backward(g, a, r, zg, n, hn, d, w_hh, need[0], need[2], need[3], need[4])
+        g_h = None
+        if need[0]:
+            g_zz, g_vx = g_a.chunk(2, -1)
+            g_h = torch.cat([g_zz, g_vx + g_zz * ctau], -1)
+        return g_h, None, g_e, g_w, g_b, None
+
+
+class _GRUFrom(torch.autograd.Function):
+    # PCODE.read's GRU update alone, from a latent already moved (the ODE-RNN's RK4)
+    @staticmethod
+    def forward(ctx, a, e, w_hh, b_hh):
+        out, saved = _gru_forward(a, e, w_hh, b_hh)
+        ctx.save_for_backward(a, *saved, w_hh)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return _gru_backward(g, *ctx.saved_tensors, *ctx.needs_input_grad)
+
+
+def gru_from(a: torch.Tensor, e: torch.Tensor, weight_hh: torch.Tensor, bias_hh: torch.Tensor):
+    """PCODE.read's GRU update (nn.GRUCell's equations from input gates e) of a latent a already moved along its
+    segment, as one autograd node: the same numbers bit for bit. None where it does not apply (other shapes).
+    Args: a (B, H), e (B, 3H), weight_hh (3H, H), bias_hh (3H,)."""
+    if a.dim() != 2 or e.shape != (a.shape[0], 3 * a.shape[1]) or weight_hh.shape != (3 * a.shape[1], a.shape[1]):
+        return None
+    return _GRUFrom.apply(a, e, weight_hh, bias_hh)
+
+
+def pcode_read(h: torch.Tensor, tau: torch.Tensor, e: torch.Tensor, weight_hh: torch.Tensor, bias_hh: torch.Tensor,
+               c: float):
+    """Notebook 06's PCODE.read (eq. 1's move by tau along the segment, then nn.GRUCell's update from the input
+    gates e) as one autograd node: the notebook's operations forward, autograd's own kernels backward, the same
+    numbers bit for bit (tests/test_piecewise_fast.py). None where it does not apply (tau with a gradient, other
+    shapes): the caller then runs its plain code. Args: h (B, H), tau (B,), e (B, 3H), weight_hh (3H, H), bias_hh."""
+    if (not isinstance(tau, torch.Tensor) or tau.requires_grad or h.dim() != 2 or tau.shape != h.shape[:1]
+            or e.shape != (h.shape[0], 3 * h.shape[1]) or weight_hh.shape != (3 * h.shape[1], h.shape[1])
+            or h.shape[1] % 2 or tau.dtype != h.dtype):
+        return None
+    return _Read.apply(h, tau, e, weight_hh, bias_hh, c)

@@ -188,11 +188,27 @@ def test_every_frame_path_only_for_the_reference_and_bit_identical(ns):
         assert not torch.equal(out[0][0], out[2][0]), label
 
 
+def _gru_plain(model, h, e):
+    # notebook 06's PCODE.read after the move along the segment, as plain autograd operations
+    r, z, n = e.chunk(3, -1)
+    hr, hz, hn = torch.nn.functional.linear(h, model.core.weight_hh, model.core.bias_hh).chunk(3, -1)
+    r, z = torch.sigmoid(r + hr), torch.sigmoid(z + hz)
+    n = torch.tanh(n + r * hn)
+    return n + z * (h - n)
+
+
+def _read_plain(model, h, tau, e):
+    # notebook 06's PCODE.read as plain autograd operations (before its one-node fast path)
+    z, v = h.chunk(2, -1)
+    z = z + model.c * tau[..., None] * v
+    return _gru_plain(model, torch.cat([z, v.expand_as(z)], -1), e)
+
+
 def _walk_plain(model, gates):
     # notebook 06's train_step frames with jumpy=False, as its jumpy_frame runs them: read at every frame
     h, start, hs = gates.new_zeros(gates.shape[1], model.rnn), gates.new_zeros(gates.shape[1]), []
     for t, e in enumerate(gates.unbind(0)):
-        h, start = model.read(h, t - start, e), gates.new_full((gates.shape[1],), float(t))
+        h, start = _read_plain(model, h, t - start, e), gates.new_full((gates.shape[1],), float(t))
         hs.append(h)
     return torch.stack(hs)
 
@@ -244,3 +260,35 @@ def test_gru_walk_only_for_pcode_read_and_refuses_bad_inputs(ns):
         piecewise_fast.gru_walk(torch.zeros(3, 24), w, b, 0.2)
     with pytest.raises(ValueError, match="need gates"):
         piecewise_fast.gru_walk(torch.zeros(5, 3, 21), torch.zeros(21, 7), torch.zeros(21), 0.2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("label", ["PCODE", "ODERNN"])
+def test_read_is_the_plain_read_bit_for_bit(ns, dtype, label):
+    # PCODE.read (pcode_read) and the ODE-RNN's (its RK4, then gru_from): values and all gradients, torch.equal
+    torch.manual_seed(3)
+    model = ns[label](3, 16, 12).to(dtype)
+    h0, e0 = torch.randn(7, 12, dtype=dtype), torch.randn(7, 36, dtype=dtype)
+    tau, w = torch.randint(0, 5, (7,)).to(dtype), torch.randn(7, 12, dtype=dtype)
+    plain = ((lambda h, e: _read_plain(model, h, tau, e)) if label == "PCODE" else
+             (lambda h, e: _gru_plain(model, model.advance(h, tau), e)))
+    out = []
+    for fn in (lambda h, e: model.read(h, tau, e), plain):
+        model.zero_grad()
+        h, e = h0.clone().requires_grad_(True), e0.clone().requires_grad_(True)
+        y = fn(h, e)
+        (y * w).sum().backward()
+        out.append([y.detach(), h.grad, e.grad] + [p.grad.clone() for p in model.parameters() if p.grad is not None])
+    assert len(out[0]) == len(out[1]) and all(torch.equal(a, b) for a, b in zip(*out))
+
+
+def test_read_paths_decline_what_they_do_not_cover(ns):
+    w, b = torch.zeros(24, 8), torch.zeros(24)
+    assert piecewise_fast.pcode_read(torch.zeros(4, 8), torch.zeros(4, requires_grad=True), torch.zeros(4, 24), w, b, 0.2) is None
+    assert piecewise_fast.pcode_read(torch.zeros(4, 8), torch.zeros(3), torch.zeros(4, 24), w, b, 0.2) is None
+    assert piecewise_fast.pcode_read(torch.zeros(4, 8), 1.0, torch.zeros(4, 24), w, b, 0.2) is None
+    assert piecewise_fast.gru_from(torch.zeros(4, 8), torch.zeros(4, 23), w, b) is None
+    model = ns["PCODE"](2, 16, 8)                          # tau with a gradient: the notebook's plain read runs
+    tau = torch.ones(3, requires_grad=True)
+    model.read(torch.zeros(3, 8), tau, torch.zeros(3, 24)).sum().backward()
+    assert tau.grad is not None
