@@ -24,7 +24,8 @@ values, gradients to float rounding), and `ticks_every_frame`: whether the stude
 ticks at every frame as the solution does (a probe, course.validate.matches_reference), so that `train_step` may run
 the GRU's and the ODE-RNN's frames without its decisions (the same numbers, bit for bit); `gru_walk` then runs the GRU
 baseline's whole walk (PCODE.read at every frame) as one autograd node whose backward applies autograd's own kernels,
-summing every gradient in its engine's order (the same numbers, bit for bit).
+summing every gradient in its engine's order (the same numbers, bit for bit); `pcode_read` is one frame of it, PCODE.read
+as one node (the PC-ODE's frames in the student's jumpy_frame, the rollouts).
 """
 from __future__ import annotations
 
@@ -521,28 +522,6 @@ class _Read(torch.autograd.Function):
             g_zz, g_vx = g_a.chunk(2, -1)
             g_h = torch.cat([g_zz, g_vx + g_zz * ctau], -1)
         return g_h, None, g_e, g_w, g_b, None
-
-
-class _GRUFrom(torch.autograd.Function):
-    # PCODE.read's GRU update alone, from a latent already moved (the ODE-RNN's RK4)
-    @staticmethod
-    def forward(ctx, a, e, w_hh, b_hh):
-        out, saved = _gru_forward(a, e, w_hh, b_hh)
-        ctx.save_for_backward(a, *saved, w_hh)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        return _gru_backward(g, *ctx.saved_tensors, *ctx.needs_input_grad)
-
-
-def gru_from(a: torch.Tensor, e: torch.Tensor, weight_hh: torch.Tensor, bias_hh: torch.Tensor):
-    """PCODE.read's GRU update (nn.GRUCell's equations from input gates e) of a latent a already moved along its
-    segment, as one autograd node: the same numbers bit for bit. None where it does not apply (other shapes).
-    Args: a (B, H), e (B, 3H), weight_hh (3H, H), bias_hh (3H,)."""
-    if a.dim() != 2 or e.shape != (a.shape[0], 3 * a.shape[1]) or weight_hh.shape != (3 * a.shape[1], a.shape[1]):
-        return None
-    return _GRUFrom.apply(a, e, weight_hh, bias_hh)
 
 
 def pcode_read(h: torch.Tensor, tau: torch.Tensor, e: torch.Tensor, weight_hh: torch.Tensor, bias_hh: torch.Tensor,

@@ -265,7 +265,7 @@ def test_gru_walk_only_for_pcode_read_and_refuses_bad_inputs(ns):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("label", ["PCODE", "ODERNN"])
 def test_read_is_the_plain_read_bit_for_bit(ns, dtype, label):
-    # PCODE.read (pcode_read) and the ODE-RNN's (its RK4, then gru_from): values and all gradients, torch.equal
+    # PCODE.read (pcode_read) and the ODE-RNN's (its RK4, then the plain GRU update): values, all gradients, torch.equal
     torch.manual_seed(3)
     model = ns[label](3, 16, 12).to(dtype)
     h0, e0 = torch.randn(7, 12, dtype=dtype), torch.randn(7, 36, dtype=dtype)
@@ -287,7 +287,7 @@ def test_read_paths_decline_what_they_do_not_cover(ns):
     assert piecewise_fast.pcode_read(torch.zeros(4, 8), torch.zeros(4, requires_grad=True), torch.zeros(4, 24), w, b, 0.2) is None
     assert piecewise_fast.pcode_read(torch.zeros(4, 8), torch.zeros(3), torch.zeros(4, 24), w, b, 0.2) is None
     assert piecewise_fast.pcode_read(torch.zeros(4, 8), 1.0, torch.zeros(4, 24), w, b, 0.2) is None
-    assert piecewise_fast.gru_from(torch.zeros(4, 8), torch.zeros(4, 23), w, b) is None
+    assert piecewise_fast.pcode_read(torch.zeros(4, 8), torch.zeros(4), torch.zeros(4, 23), w, b, 0.2) is None
     model = ns["PCODE"](2, 16, 8)                          # tau with a gradient: the notebook's plain read runs
     tau = torch.ones(3, requires_grad=True)
     model.read(torch.zeros(3, 8), tau, torch.zeros(3, 24)).sum().backward()
