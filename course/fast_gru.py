@@ -23,7 +23,7 @@ import types
 import torch
 import torch.nn as nn
 
-from .gru_bptt import _scripted     # TorchScript twin of a step loop, compiled once (shared with 12's GRU)
+from .gru_bptt import scripted     # TorchScript twin of a step loop, compiled once (shared with 12's GRU)
 
 __all__ = ["gru", "fits", "accelerate", "restore"]
 
@@ -94,7 +94,7 @@ class _GRU(torch.autograd.Function):
         w_bd = w_bd.view(3 * k, k)
         b_cat = b_hh.view(dirs, 3, hidden).transpose(0, 1).reshape(3 * k)
         h0_cat = h0.transpose(0, 1).reshape(n_batch, k)
-        hs, rz, n, gh = _scripted(_forward_steps)(gi[..., :2 * k].contiguous(), gi[..., 2 * k:].contiguous(),
+        hs, rz, n, gh = scripted(_forward_steps)(gi[..., :2 * k].contiguous(), gi[..., 2 * k:].contiguous(),
                                                   h0_cat, w_bd.t(), b_cat)
         ctx.save_for_backward(x, w_ih, w_bd, hs, rz, n, gh)
         ctx.dirs = dirs
@@ -112,7 +112,7 @@ class _GRU(torch.autograd.Function):
         a = (1 - z) * (1 - n * n)                                                 # dh'/dn * tanh'
         b = (hs[:-1] - n) * (z - z * z)                                           # dh'/dz * sigmoid'
         c = hn * (r - r * r)                                                      # dn-pre/dr * sigmoid'
-        g_h0, g_gh, g_n = _scripted(_backward_steps)(g_out, g.contiguous(), a, b, c, r.contiguous(), z.contiguous(), w_bd)
+        g_h0, g_gh, g_n = scripted(_backward_steps)(g_out, g.contiguous(), a, b, c, r.contiguous(), z.contiguous(), w_bd)
         g_gi = torch.cat([g_gh[..., :2 * k], g_n], 2).view(steps * n_batch, 3, dirs, hidden)
         flat_gh = g_gh.view(steps * n_batch, 3 * k)
         need = ctx.needs_input_grad

@@ -132,9 +132,10 @@ def _gates_backward(g: torch.Tensor, r: torch.Tensor, z: torch.Tensor, n: torch.
 _SCRIPTED = {}
 
 
-def _scripted(fn):
-    # the TorchScript twin of a step loop (the same aten kernels, without Python between them), compiled once;
-    # the Python function itself where TorchScript is unavailable
+def scripted(fn):
+    """The TorchScript twin of a step loop (the same aten kernels, without Python between them),
+    compiled once; the Python function itself where TorchScript is unavailable. Shared with
+    course.fast_gru (01) and course.piecewise_fast (06)."""
     if fn not in _SCRIPTED:
         try:
             with warnings.catch_warnings():
@@ -176,7 +177,7 @@ class _GRURunFolded(torch.autograd.Function):
     @staticmethod
     def forward(ctx, obs, h0, w_f, b_f, w_ih, w_hh, b_ih, b_hh):
         fs = torch.stack([torch.relu(F.linear(x, w_f, b_f)) for x in obs.unbind(1)])     # (T, n, F)
-        hs, inner, _, _ = _scripted(_steps_forward)(F.linear(fs, w_ih, b_ih), h0, w_hh, b_hh, [], False, False)
+        hs, inner, _, _ = scripted(_steps_forward)(F.linear(fs, w_ih, b_ih), h0, w_hh, b_hh, [], False, False)
         ctx.save_for_backward(obs, fs, w_ih, w_hh)
         ctx.hs, ctx.inner = hs, inner
         return torch.stack(hs, 1)
@@ -188,7 +189,7 @@ class _GRURunFolded(torch.autograd.Function):
         if need[0] or need[1]:
             raise RuntimeError("gru_bptt.run: no gradient for the observations or h_0 (use the step-by-step loop)")
         steps, three_h = fs.shape[0], w_hh.shape[0]
-        g_gi, g_gh, _ = _scripted(_steps_backward)(grad_hs, ctx.inner, [], [], w_hh, [], False, False)
+        g_gi, g_gh, _ = scripted(_steps_backward)(grad_hs, ctx.inner, [], [], w_hh, [], False, False)
         g_fpre = _threshold_backward(g_gi.reshape(-1, three_h).mm(w_ih).reshape(fs.shape), fs, 0)
         return (None, None, *_gru_param_grads(obs, g_fpre, g_gi, g_gh, fs, ctx.hs))
 
@@ -492,8 +493,8 @@ class _MMNRunFolded(torch.autograd.Function):
         hp = list(params[6:14]) if has_h else []
         fp = list(params[14:22] if has_h and has_f else params[6:14]) if has_f else []
         fs = torch.stack([torch.relu(F.linear(x, w_f, b_f)) for x in obs.unbind(1)])     # (T, n, F)
-        fqs, f_saved = _scripted(_qbn_steps_forward)(fs, fp, f_tanh) if has_f else (fs, [])
-        hs, inner, q_saved, h_saved = _scripted(_steps_forward)(F.linear(fqs, w_ih, b_ih), h0, w_hh, b_hh,
+        fqs, f_saved = scripted(_qbn_steps_forward)(fs, fp, f_tanh) if has_f else (fs, [])
+        hs, inner, q_saved, h_saved = scripted(_steps_forward)(F.linear(fqs, w_ih, b_ih), h0, w_hh, b_hh,
                                                                      hp, has_h, h_tanh)
         ctx.save_for_backward(obs, fs, fqs, w_ih, w_hh)
         ctx.hs, ctx.saved, ctx.flags, ctx.qp = hs, (inner, q_saved, h_saved, f_saved), flags, (hp, fp)
@@ -506,11 +507,11 @@ class _MMNRunFolded(torch.autograd.Function):
         hp, fp = ctx.qp
         inner, q_saved, h_saved, f_saved = ctx.saved
         steps, three_h = fs.shape[0], w_hh.shape[0]
-        g_gi, g_gh, acc_h = _scripted(_steps_backward)(grad_hs, inner, q_saved, h_saved, w_hh, hp, has_h, h_tanh)
+        g_gi, g_gh, acc_h = scripted(_steps_backward)(grad_hs, inner, q_saved, h_saved, w_hh, hp, has_h, h_tanh)
         g_f = g_gi.reshape(-1, three_h).mm(w_ih).reshape(fs.shape)
         acc_f = []
         if has_f:
-            acc_f, g_f = _scripted(_qbn_steps_backward)(g_f, f_saved, fp, f_tanh)
+            acc_f, g_f = scripted(_qbn_steps_backward)(g_f, f_saved, fp, f_tanh)
         g_fpre = _threshold_backward(g_f, fs, 0)
         return (None, None, None, *_gru_param_grads(obs, g_fpre, g_gi, g_gh, fqs, ctx.hs), *acc_h, *acc_f)
 

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from . import validate
-from .gru_bptt import _scripted      # a step loop as TorchScript, compiled once (the same aten kernels)
+from .gru_bptt import scripted      # a step loop as TorchScript, compiled once (the same aten kernels)
 
 _threshold_backward = torch.ops.aten.threshold_backward      # relu's own backward kernel (g where x > 0, else 0)
 
@@ -447,7 +447,7 @@ class _GRUWalk(torch.autograd.Function):
     # gradient summed step T-1 first), so the gradients are bit for bit the plain loop's
     @staticmethod
     def forward(ctx, gates, w_hh, b_hh, c):
-        hs, av, ds, *saved = _scripted(_walk_forward)(gates, w_hh, b_hh, float(c))
+        hs, av, ds, *saved = scripted(_walk_forward)(gates, w_hh, b_hh, float(c))
         ctx.save_for_backward(w_hh, av, ds)
         ctx.saved = saved
         return hs
@@ -455,7 +455,7 @@ class _GRUWalk(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_hs):
         w_hh, av, ds = ctx.saved_tensors
-        g_gates, g_w, g_b = _scripted(_walk_backward)(grad_hs.contiguous(), av, ds, *ctx.saved, w_hh)
+        g_gates, g_w, g_b = scripted(_walk_backward)(grad_hs.contiguous(), av, ds, *ctx.saved, w_hh)
         return g_gates, g_w, g_b, None
 
 

@@ -236,19 +236,19 @@ def test_the_scripted_step_loops_equal_the_python_ones():
     hp, fp = list(gru_bptt._qbn_params(hq)), list(gru_bptt._qbn_params(fq))
     gi, h0, w_hh, b_hh = torch.randn(9, 6, 48), torch.randn(6, 16), torch.randn(48, 16), torch.randn(48)
     for has_h in (True, False):
-        fwd = [gru_bptt._scripted(gru_bptt._steps_forward), gru_bptt._steps_forward]
+        fwd = [gru_bptt.scripted(gru_bptt._steps_forward), gru_bptt._steps_forward]
         a, b = (f(gi.clone(), h0, w_hh, b_hh, hp, has_h, True) for f in fwd)
         flat = lambda x: [t for v in x for t in (v if isinstance(v, list) else [v])]
         assert all(torch.equal(x, y) for la, lb in zip(a, b) for x, y in zip(flat(la), flat(lb)))
         grad = torch.randn(6, 10, 16)
-        bwd = [gru_bptt._scripted(gru_bptt._steps_backward), gru_bptt._steps_backward]
+        bwd = [gru_bptt.scripted(gru_bptt._steps_backward), gru_bptt._steps_backward]
         r1, r2 = (f(grad, *a[1:], w_hh, hp, has_h, True) for f in bwd)
         assert torch.equal(r1[0], r2[0]) and torch.equal(r1[1], r2[1]) and len(r1[2]) == (8 if has_h else 0)
         assert all(torch.equal(x, y) for x, y in zip(r1[2], r2[2]))
     xs, g = torch.randn(7, 5, 8), torch.randn(7, 5, 8)
-    f1, f2 = gru_bptt._scripted(gru_bptt._qbn_steps_forward)(xs, fp, False), gru_bptt._qbn_steps_forward(xs, fp, False)
+    f1, f2 = gru_bptt.scripted(gru_bptt._qbn_steps_forward)(xs, fp, False), gru_bptt._qbn_steps_forward(xs, fp, False)
     assert torch.equal(f1[0], f2[0])
-    b1, b2 = gru_bptt._scripted(gru_bptt._qbn_steps_backward)(g, f1[1], fp, False), gru_bptt._qbn_steps_backward(g, f1[1], fp, False)
+    b1, b2 = gru_bptt.scripted(gru_bptt._qbn_steps_backward)(g, f1[1], fp, False), gru_bptt._qbn_steps_backward(g, f1[1], fp, False)
     assert torch.equal(b1[1], b2[1]) and all(torch.equal(x, y) for x, y in zip(b1[0], b2[0]))
 
 
