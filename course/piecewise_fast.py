@@ -22,20 +22,15 @@ The same for the other pieces of 06's models: `resmlp_body` (the ResMLP's three 
 notebook's training gives the same weights bit for bit), `rk4_along` (the ODE-RNN baseline's RK4 step, the same
 values, gradients to float rounding), and `ticks_every_frame`: whether the student's `jumpy_frame` with jumpy=False
 ticks at every frame as the solution does (a probe, course.validate.matches_reference), so that `train_step` may run
-the GRU's and the ODE-RNN's frames without its decisions (the same numbers, bit for bit); `gru_walk` then runs the GRU
-baseline's whole walk (PCODE.read at every frame) as one autograd node whose backward applies autograd's own kernels,
-summing every gradient in its engine's order (the same numbers, bit for bit); `pcode_read` is one frame of it, PCODE.read
-as one node (the PC-ODE's frames in the student's jumpy_frame, the rollouts).
+the GRU's and the ODE-RNN's frames without its decisions (the same numbers, bit for bit). The GRU baseline's whole walk
+and PCODE.read as single autograd nodes live in `course.piecewise_walk`.
 """
 from __future__ import annotations
-
-from typing import List
 
 import torch
 import torch.nn.functional as F
 
 from . import validate
-from .gru_bptt import scripted      # a step loop as TorchScript, compiled once (the same aten kernels)
 
 _threshold_backward = torch.ops.aten.threshold_backward      # relu's own backward kernel (g where x > 0, else 0)
 
@@ -125,45 +120,6 @@ def decode_pair_reference(decoder, h: torch.Tensor, tau: torch.Tensor, c: float)
         return decoder.out(a)
     z, v = h.chunk(2, -1)
     return dec(torch.cat([z + c * tau[..., None] * v, c * v], -1)), dec(torch.cat([z, c * v], -1))
-
-
-class _GRUUpdate(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, h, e, w_hh, b_hh):
-        hr, hz, hn = torch.addmm(b_hh, h, w_hh.t()).chunk(3, -1)
-        er, ez, en = e.chunk(3, -1)
-        r = torch.sigmoid(er + hr)
-        z = torch.sigmoid(ez + hz)
-        n = torch.tanh(en + r * hn)
-        out = n + z * (h - n)                                          # (1 - z) n + z h
-        ctx.save_for_backward(h, w_hh, r, z, n, hn)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        h, w_hh, r, z, n, hn = ctx.saved_tensors
-        g_h = g * z                                                    # direct path of z h
-        g_n = (g - g_h) * (1 - n * n)                                  # through (1 - z) n and tanh
-        g_z = g * (h - n) * z * (1 - z)                                # through z and its sigmoid
-        g_r = g_n * hn * r * (1 - r)
-        g_e = torch.cat([g_r, g_z, g_n], -1)
-        g_hh = torch.cat([g_r, g_z, g_n * r], -1)
-        g_h.addmm_(g_hh, w_hh)
-        return g_h, g_e, g_hh.t().mm(h), g_hh.sum(0)
-
-
-def gru_update(h: torch.Tensor, e: torch.Tensor, weight_hh: torch.Tensor, bias_hh: torch.Tensor) -> torch.Tensor:
-    """nn.GRUCell's update of state h from precomputed input gates e = W_ih x + b_ih, with a written-out backward.
-
-    Notebook 06's `PCODE.read` (after moving the latent along its segment, eq. 1): r = sigmoid(e_r + W_hr h + b_hr),
-    z = sigmoid(e_z + W_hz h + b_hz), n = tanh(e_n + r (W_hn h + b_hn)), h' = (1 - z) n + z h. The forward runs the
-    same operations as the notebook's plain code (the same values); the backward is one autograd node instead of
-    about twenty. Args: h (B, H), e (B, 3H), weight_hh (3H, H), bias_hh (3H,). Returns h' (B, H).
-    """
-    if h.dim() != 2 or e.shape != (h.shape[0], 3 * h.shape[1]) or weight_hh.shape != (3 * h.shape[1], h.shape[1]):
-        raise ValueError(f"need h (B, H), e (B, 3H), weight_hh (3H, H); got {tuple(h.shape)}, {tuple(e.shape)}, "
-                         f"{tuple(weight_hh.shape)}")
-    return _GRUUpdate.apply(h, e, weight_hh, bias_hh)
 
 
 class _RK4Along(torch.autograd.Function):
@@ -352,186 +308,3 @@ def resmlp_body(mlp, x: torch.Tensor) -> torch.Tensor:
     out = _Body.apply(x.reshape(-1, x.shape[-1]), mlp.inp.weight, mlp.inp.bias, mlp.res1.weight, mlp.res1.bias,
                       mlp.res2.weight, mlp.res2.bias)
     return out.reshape(*lead, -1)
-
-
-_sigmoid_backward = torch.ops.aten.sigmoid_backward
-_tanh_backward = torch.ops.aten.tanh_backward
-
-
-def _walk_forward(gates: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor, c: float):
-    # PCODE.read at every frame, op for op (tau = t - start, a = [z + c tau zdot, zdot], nn.GRUCell's update), its
-    # states and what the backward needs in time-first buffers
-    steps, batch, hidden = gates.shape[0], gates.shape[1], w_hh.shape[1]
-    half = hidden // 2
-    hs = gates.new_empty((steps, batch, hidden))
-    av = gates.new_empty((steps, batch, hidden))
-    ds = gates.new_empty((steps, batch, hidden))
-    rs: List[torch.Tensor] = []
-    zs: List[torch.Tensor] = []
-    ns: List[torch.Tensor] = []
-    hns: List[torch.Tensor] = []
-    cts: List[torch.Tensor] = []
-    h = gates.new_zeros((batch, hidden))
-    start = gates.new_zeros((batch,))
-    for t in range(steps):
-        tau = t - start
-        ctau = c * tau.unsqueeze(-1)
-        a = av[t]
-        torch.add(h[:, :half], ctau * h[:, half:], out=a[:, :half])
-        a[:, half:] = h[:, half:]
-        e = gates[t]
-        gh = F.linear(a, w_hh, b_hh)
-        r = torch.sigmoid(e[:, :half * 2] + gh[:, :half * 2])
-        zg = torch.sigmoid(e[:, half * 2:half * 4] + gh[:, half * 2:half * 4])
-        hn = gh[:, half * 4:]
-        n = torch.tanh(e[:, half * 4:] + r * hn)
-        d = ds[t]
-        torch.sub(a, n, out=d)
-        h = hs[t]
-        torch.add(n, zg * d, out=h)
-        start = gates.new_full((batch,), float(t))
-        rs.append(r)
-        zs.append(zg)
-        ns.append(n)
-        hns.append(hn)
-        cts.append(ctau)
-    return hs, av, ds, rs, zs, ns, hns, cts
-
-
-def _walk_backward(grad_hs: torch.Tensor, av: torch.Tensor, ds: torch.Tensor, rs: List[torch.Tensor],
-                   zs: List[torch.Tensor], ns: List[torch.Tensor], hns: List[torch.Tensor], cts: List[torch.Tensor],
-                   w_hh: torch.Tensor):
-    # the engine's order: reverse time; into h_t its stack share plus what frame t + 1 sends back (two terms), each
-    # parameter's gradient summed frame T-1 first
-    steps, batch, hidden = av.shape[0], av.shape[1], av.shape[2]
-    half = hidden // 2
-    g_gates = grad_hs.new_empty((steps, batch, 3 * hidden))
-    g_gh = grad_hs.new_empty((batch, 3 * hidden))
-    g_next = grad_hs.new_empty((batch, hidden))
-    g_w = grad_hs.new_empty(0)
-    g_b = grad_hs.new_empty(0)
-    for k in range(steps):
-        t = steps - 1 - k
-        g = grad_hs[t]
-        if k > 0:
-            g = g + g_next
-        r, zg, n, hn, d = rs[t], zs[t], ns[t], hns[t], ds[t]
-        g_d = g * zg                                                   # h = n + z d
-        g_z = g * d
-        g_n = g + (-g_d)                                               # d = a - n
-        g_zpre = torch.ops.aten.sigmoid_backward(g_z, zg)
-        g_npre = torch.ops.aten.tanh_backward(g_n, n)                  # n = tanh(e_n + r hn)
-        g_hn = g_npre * r
-        g_r = g_npre * hn
-        g_rpre = torch.ops.aten.sigmoid_backward(g_r, r)
-        torch.cat([g_rpre, g_zpre, g_npre], -1, out=g_gates[t])
-        torch.cat([g_rpre, g_zpre, g_hn], -1, out=g_gh)
-        p_w = g_gh.t().mm(av[t])
-        p_b = g_gh.sum(0)
-        if k == 0:
-            g_w, g_b = p_w, p_b
-        else:
-            g_w = g_w + p_w
-            g_b = g_b + p_b
-        if t > 0:                                                      # the first frame starts from zeros
-            g_a = g_d + g_gh.mm(w_hh)
-            g_zz = g_a[:, :half]
-            g_next[:, :half] = g_zz
-            torch.add(g_a[:, half:], g_zz * cts[t], out=g_next[:, half:])
-    return g_gates, g_w, g_b
-
-
-class _GRUWalk(torch.autograd.Function):
-    # every frame of the walk: tau = t - start (0 at the first frame, then 1), a = [z + c tau zdot, zdot], the GRU
-    # update; the backward applies autograd's own kernels in its engine's order (reverse time, each parameter's
-    # gradient summed step T-1 first), so the gradients are bit for bit the plain loop's
-    @staticmethod
-    def forward(ctx, gates, w_hh, b_hh, c):
-        hs, av, ds, *saved = scripted(_walk_forward)(gates, w_hh, b_hh, float(c))
-        ctx.save_for_backward(w_hh, av, ds)
-        ctx.saved = saved
-        return hs
-
-    @staticmethod
-    def backward(ctx, grad_hs):
-        w_hh, av, ds = ctx.saved_tensors
-        g_gates, g_w, g_b = scripted(_walk_backward)(grad_hs.contiguous(), av, ds, *ctx.saved, w_hh)
-        return g_gates, g_w, g_b, None
-
-
-def gru_walk(gates: torch.Tensor, weight_hh: torch.Tensor, bias_hh: torch.Tensor, c: float) -> torch.Tensor:
-    """Notebook 06's GRU baseline walk (PCODE with jumpy=False, a tick at every frame) as one autograd node.
-
-    From h = 0 and start = 0, for every frame t: h = PCODE.read(h, t - start, gates[t]) (eq. 1's move along the
-    segment, then nn.GRUCell's update from the precomputed input gates), start = t. Returns all states (T, B, H)
-    as torch.stack of the loop's. The forward runs the notebook's operations (the same values); the backward applies
-    the kernels autograd would (sigmoid_backward, tanh_backward, addmm's products) and sums every gradient in its
-    engine's order: the gradients are bit for bit the plain loop's (tests/test_piecewise_fast.py).
-    Args: gates (T, B, 3H), weight_hh (3H, H), bias_hh (3H,), c the time constant; H even.
-    """
-    if gates.dim() != 3 or weight_hh.dim() != 2 or weight_hh.shape[1] % 2 or gates.shape[2] != weight_hh.shape[0] \
-            or weight_hh.shape[0] != 3 * weight_hh.shape[1] or bias_hh.shape != (weight_hh.shape[0],):
-        raise ValueError(f"need gates (T, B, 3H), weight_hh (3H, H) with H even, bias_hh (3H,); got "
-                         f"{tuple(gates.shape)}, {tuple(weight_hh.shape)}, {tuple(bias_hh.shape)}")
-    return _GRUWalk.apply(gates, weight_hh, bias_hh, c)
-
-
-def _gru_forward(a, e, w_hh, b_hh):
-    # PCODE.read's GRU update from the moved latent a, op for op: h' and what the backward needs
-    er, ez, en = e.chunk(3, -1)
-    hr, hz, hn = F.linear(a, w_hh, b_hh).chunk(3, -1)
-    r, zg = torch.sigmoid(er + hr), torch.sigmoid(ez + hz)
-    n = torch.tanh(en + r * hn)
-    d = a - n
-    return n + zg * d, (r, zg, n, hn, d)
-
-
-def _gru_backward(g, a, r, zg, n, hn, d, w_hh, need_a, need_e, need_w, need_b):
-    # one frame of _GRUWalk's backward: gradients of a, e, W_hh, b_hh (None where not needed)
-    g_d = g * zg                                                       # h = n + z d
-    g_z = g * d
-    g_n = g + (-g_d)                                                   # d = a - n
-    g_zpre = _sigmoid_backward(g_z, zg)
-    g_npre = _tanh_backward(g_n, n)                                    # n = tanh(e_n + r hn)
-    g_hn = g_npre * r
-    g_r = g_npre * hn
-    g_rpre = _sigmoid_backward(g_r, r)
-    g_gh = torch.cat([g_rpre, g_zpre, g_hn], -1)
-    return (g_d + g_gh.mm(w_hh) if need_a else None, torch.cat([g_rpre, g_zpre, g_npre], -1) if need_e else None,
-            g_gh.t().mm(a) if need_w else None, g_gh.sum(0) if need_b else None)
-
-
-class _Read(torch.autograd.Function):
-    # one frame of PCODE.read: a = [z + c tau zdot, zdot], then the GRU update; the backward is one frame of _GRUWalk's
-    @staticmethod
-    def forward(ctx, h, tau, e, w_hh, b_hh, c):
-        z, v = h.chunk(2, -1)
-        ctau = c * tau[..., None]
-        a = torch.cat([z + ctau * v, v.expand_as(z)], -1)
-        out, saved = _gru_forward(a, e, w_hh, b_hh)
-        ctx.save_for_backward(a, ctau, *saved, w_hh)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        a, ctau, r, zg, n, hn, d, w_hh = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        g_a, g_e, g_w, g_b = _gru_backward(g, a, r, zg, n, hn, d, w_hh, need[0], need[2], need[3], need[4])
-        g_h = None
-        if need[0]:
-            g_zz, g_vx = g_a.chunk(2, -1)
-            g_h = torch.cat([g_zz, g_vx + g_zz * ctau], -1)
-        return g_h, None, g_e, g_w, g_b, None
-
-
-def pcode_read(h: torch.Tensor, tau: torch.Tensor, e: torch.Tensor, weight_hh: torch.Tensor, bias_hh: torch.Tensor,
-               c: float):
-    """Notebook 06's PCODE.read (eq. 1's move by tau along the segment, then nn.GRUCell's update from the input
-    gates e) as one autograd node: the notebook's operations forward, autograd's own kernels backward, the same
-    numbers bit for bit (tests/test_piecewise_fast.py). None where it does not apply (tau with a gradient, other
-    shapes): the caller then runs its plain code. Args: h (B, H), tau (B,), e (B, 3H), weight_hh (3H, H), bias_hh."""
-    if (not isinstance(tau, torch.Tensor) or tau.requires_grad or h.dim() != 2 or tau.shape != h.shape[:1]
-            or e.shape != (h.shape[0], 3 * h.shape[1]) or weight_hh.shape != (3 * h.shape[1], h.shape[1])
-            or h.shape[1] % 2 or tau.dtype != h.dtype):
-        return None
-    return _Read.apply(h, tau, e, weight_hh, bias_hh, c)

@@ -473,16 +473,16 @@ def test_shipped_cartpole_weights_reproduce_their_cards(ns):
 
 
 def test_mmn_training_runs_the_students_ternary_unless_it_is_the_reference(ns):
-    # GRUPolicy.run takes course.gru_bptt.run_mmn (bit-identical) only for the reference ternary_tanh; a wrong one runs
-    from course import gru_bptt
+    # GRUPolicy.run takes course.mmn_bptt.run_mmn (bit-identical) only for the reference ternary_tanh; a wrong one runs
+    from course import mmn_bptt
     torch.manual_seed(0)
     policy, hq, fq = ns["GRUPolicy"](1, 3, 16), ns["QBN"](16, 4), ns["QBN"](4, 4, out="linear")
     obs = torch.randn(8, 10, 1)
     calls = []
-    real = gru_bptt.run_mmn
+    real = mmn_bptt.run_mmn
     saved = ns["ternary_tanh"]
     try:
-        gru_bptt.run_mmn = lambda *a: calls.append(1) or real(*a)
+        mmn_bptt.run_mmn = lambda *a: calls.append(1) or real(*a)
         fast = policy.run(obs, hq, fq)
         assert calls == [1]
         with torch.no_grad():
@@ -491,5 +491,5 @@ def test_mmn_training_runs_the_students_ternary_unless_it_is_the_reference(ns):
         wrong = policy.run(obs, hq, fq)
         assert calls == [1] and not torch.equal(wrong.detach(), fast.detach())
     finally:
-        gru_bptt.run_mmn = real
+        mmn_bptt.run_mmn = real
         ns["ternary_tanh"] = saved
