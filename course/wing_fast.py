@@ -34,54 +34,77 @@ def _central(f, dim):
     return 0.5 * (torch.roll(f, -1, dims=dim) - torch.roll(f, 1, dims=dim))
 
 
-def _neighbours(p):
-    # the four periodic neighbours' sum, from two wrapped copies (cheaper than four rolls)
-    v = torch.cat([p[-1:], p, p[:1]], 0)
-    h = torch.cat([p[:, -1:], p, p[:, :1]], 1)
-    return (v[:-2] + v[2:]) + (h[:, :-2] + h[:, 2:])
+class _Halo:
+    """A (rows, cols) field kept inside a (rows + 2, cols + 2) buffer with its periodic halo: write the field
+    into `inner`, call `wrap()`, and `neighbours()` gives N of the field, (up + down) + (left + right),
+    read from shifted views of the buffer: no rolled or concatenated copies of the whole field."""
+
+    def __init__(self, like):
+        self.buf = like.new_zeros(like.shape[0] + 2, like.shape[1] + 2)
+        b = self.buf
+        self.inner = b[1:-1, 1:-1]
+        self._shifted = (b[:-2, 1:-1], b[2:, 1:-1], b[1:-1, :-2], b[1:-1, 2:])
+        self._copies = ((b[0, 1:-1], b[-2, 1:-1]), (b[-1, 1:-1], b[1, 1:-1]),
+                        (b[1:-1, 0], b[1:-1, -2]), (b[1:-1, -1], b[1:-1, 1]))
+
+    def wrap(self):
+        for halo, edge in self._copies:
+            halo.copy_(edge)
+
+    def neighbours(self):
+        up, down, left, right = self._shifted
+        return torch.add(up, down).add_(torch.add(left, right))
 
 
 class _Sweeps(torch.autograd.Function):
-    """p_K of `sweeps` Jacobi sweeps from p_0 = 0 (see the module docstring); backward by the adjoint."""
+    """p_K of `sweeps` Jacobi sweeps from p_0 = 0 (see the module docstring); backward by the adjoint.
+
+    The quarter of a_k is folded into the products (open_air / 4 and the neighbour sum of g_a / 4: exact
+    scalings by a power of two), so x_k = 4 a_k is what the sweep keeps."""
 
     @staticmethod
     def forward(ctx, d, open_air, w, rows, cols, sweeps):
         cols_t = cols.T.contiguous()
-        p = torch.zeros_like(d)
-        a_all, b_all = [], []
+        quarter_open = open_air * 0.25
+        p = _Halo(d)                        # p_0 = 0
+        x_all, b_all = [], []
         keep = ctx.needs_input_grad[1] or ctx.needs_input_grad[2]
         for _ in range(sweeps):
-            a = torch.add(d, _neighbours(p)).mul_(0.25)
-            s = open_air * a
+            x = p.neighbours().add_(d)                      # 4 a_k = d + N p_{k-1}
+            s = quarter_open * x
             b = torch.mm(torch.mm(rows, s), cols_t)
-            p = torch.addcmul(s, w, b)
+            torch.addcmul(s, w, b, out=p.inner)             # p_k = s_k + w B s_k
+            p.wrap()
             if keep:
-                a_all.append(a), b_all.append(b)
+                x_all.append(x), b_all.append(b)
         ctx.save_for_backward(open_air, w, rows, cols)
-        ctx.a_all, ctx.b_all, ctx.sweeps = a_all, b_all, sweeps
-        return p
+        ctx.x_all, ctx.b_all, ctx.sweeps, ctx.quarter_open = x_all, b_all, sweeps, quarter_open
+        return p.inner.clone()
 
     @staticmethod
     def backward(ctx, grad_p):
         open_air, w, rows, cols = ctx.saved_tensors
         rows_t = rows.T.contiguous()
+        quarter_open = ctx.quarter_open
         need_d, need_oa, need_w = ctx.needs_input_grad[:3]
         g = grad_p
-        g_d = torch.zeros_like(g)
+        g_d = torch.zeros_like(g)           # sums g_a / 4
         g_oa = torch.zeros_like(g) if need_oa else None
         g_w = torch.zeros_like(g) if need_w else None
+        g_a = _Halo(g)                      # g_a / 4, with its halo
         for k in range(ctx.sweeps - 1, -1, -1):
             if need_w:
                 g_w.addcmul_(g, ctx.b_all[k])
             g_s = torch.addmm(g, torch.mm(rows_t, w * g), cols)    # the adjoint of X -> B_rows X B_cols^T
             if need_oa:
-                g_oa.addcmul_(g_s, ctx.a_all[k])
-            g_a = open_air * g_s
-            g_d.add_(g_a)
+                g_oa.addcmul_(g_s, ctx.x_all[k], value=0.25)        # dL/d(1 - m) += g_s a_k
+            torch.mul(quarter_open, g_s, out=g_a.inner)
+            g_d.add_(g_a.inner)
             if k:
-                g = _neighbours(g_a).mul_(0.25)         # N is symmetric
-        ctx.a_all = ctx.b_all = None
-        return (g_d * 0.25 if need_d else None), g_oa, g_w, None, None, None
+                g_a.wrap()
+                g = g_a.neighbours()                               # N is symmetric
+        ctx.x_all = ctx.b_all = ctx.quarter_open = None
+        return (g_d if need_d else None), g_oa, g_w, None, None, None
 
 
 def project_jacobi(vx, vy, mask, open_blur, sweeps=50, sigma=1.0):

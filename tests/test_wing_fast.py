@@ -108,3 +108,71 @@ def test_the_notebook_simulates_with_the_twin_only_for_a_right_projection(ns, mo
         slow = ns["simulate"](mask, steps=3, project=wrong)
     assert len(calls) == 4                                 # the student's function ran, not the twin
     assert not torch.allclose(slow[1], fast[1])
+
+
+# ------------------------------------------------ the sweeps against their first written form, bit for bit
+def _neighbours_by_copies(p):
+    v = torch.cat([p[-1:], p, p[:1]], 0)
+    h = torch.cat([p[:, -1:], p, p[:, :1]], 1)
+    return (v[:-2] + v[2:]) + (h[:, :-2] + h[:, 2:])
+
+
+class _FirstSweeps(torch.autograd.Function):
+    # _Sweeps as first written (b3614fe): a_k stored, the quarter applied to a_k, N from concatenated copies
+    @staticmethod
+    def forward(ctx, d, open_air, w, rows, cols, sweeps):
+        p, a_all, b_all = torch.zeros_like(d), [], []
+        for _ in range(sweeps):
+            a = torch.add(d, _neighbours_by_copies(p)).mul_(0.25)
+            s = open_air * a
+            b = torch.mm(torch.mm(rows, s), cols.T.contiguous())
+            p = torch.addcmul(s, w, b)
+            a_all.append(a), b_all.append(b)
+        ctx.save_for_backward(open_air, w, rows, cols)
+        ctx.a_all, ctx.b_all, ctx.sweeps = a_all, b_all, sweeps
+        return p
+
+    @staticmethod
+    def backward(ctx, grad_p):
+        open_air, w, rows, cols = ctx.saved_tensors
+        g, g_d, g_oa, g_w = grad_p, *(torch.zeros_like(grad_p) for _ in range(3))
+        for k in range(ctx.sweeps - 1, -1, -1):
+            g_w.addcmul_(g, ctx.b_all[k])
+            g_s = torch.addmm(g, torch.mm(rows.T.contiguous(), w * g), cols)
+            g_oa.addcmul_(g_s, ctx.a_all[k])
+            g_a = open_air * g_s
+            g_d.add_(g_a)
+            if k:
+                g = _neighbours_by_copies(g_a).mul_(0.25)
+        return g_d * 0.25, g_oa, g_w, None, None, None
+
+
+@pytest.mark.parametrize("rows, cols, sweeps", [(50, 75, 50), (100, 150, 50), (1, 7, 5), (2, 3, 4), (7, 1, 3),
+                                                (13, 17, 1), (33, 29, 9)])
+def test_sweeps_give_the_bits_of_their_first_written_form(rows, cols, sweeps):
+    from course.blur import blur_matrix
+    g = torch.Generator().manual_seed(rows * cols + sweeps)
+    d, w, grad_p = (torch.randn(rows, cols, generator=g, dtype=torch.float64) for _ in range(3))
+    open_air = (torch.rand(rows, cols, generator=g, dtype=torch.float64) > 0.3) * torch.rand(rows, cols, generator=g,
+                                                                                             dtype=torch.float64)
+    b_rows, b_cols = blur_matrix(rows, 1.0), blur_matrix(cols, 1.0)
+    results = []
+    for sweep in (_FirstSweeps.apply, wing_fast._Sweeps.apply):
+        inputs = [t.clone().requires_grad_(True) for t in (d, open_air, w)]
+        p = sweep(*inputs, b_rows, b_cols, sweeps)
+        results.append((p, *torch.autograd.grad(p, inputs, grad_p)))
+    for name, first, now in zip(("p", "dL/dd", "dL/d(1 - m)", "dL/dw"), *results):
+        assert torch.equal(first, now), name
+    with torch.no_grad():       # no graph: the same forward
+        assert torch.equal(wing_fast._Sweeps.apply(d, open_air, w, b_rows, b_cols, sweeps), results[0][0])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (4, 1), (2, 2), (6, 9)])
+def test_halo_neighbour_sum_is_the_periodic_four_neighbour_sum(shape):
+    p = torch.randn(*shape, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    halo = wing_fast._Halo(p)
+    halo.inner.copy_(p)
+    halo.wrap()
+    rolled = (torch.roll(p, 1, 0) + torch.roll(p, -1, 0)) + (torch.roll(p, 1, 1) + torch.roll(p, -1, 1))
+    assert torch.equal(halo.neighbours(), rolled)
+    assert torch.equal(halo.neighbours(), _neighbours_by_copies(p))
