@@ -162,3 +162,23 @@ def test_training_with_foreach_adam_equals_the_single_tensor_adam_bit_for_bit(mo
     slow, _ = a2c.train(frames=3 * 8 * 5, n_envs=8, n_step=5, hints="expert", progress=False)
     for p, q in zip(fast.parameters(), slow.parameters()):
         assert torch.equal(p, q)
+
+
+def test_the_convs_run_channels_last_and_compute_what_plain_convs_do():
+    """The conv weights are NHWC (faster in oneDNN) from init and after loading a state dict saved
+    from plain NCHW tensors; the features equal a plain NCHW encoder's to float32 round-off."""
+    import torch.nn.functional as F
+    torch.manual_seed(0)
+    model = a2c.ActorCritic()
+    plain = {k: v.contiguous() for k, v in model.state_dict().items()}
+    fresh = a2c.ActorCritic()
+    fresh.load_state_dict(plain)
+    for net in (model, fresh):
+        for conv in (net.conv1, net.conv2, net.conv3):
+            assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    frames = torch.rand(5, 1, 80, 80)
+    x = frames
+    for conv in (model.conv1, model.conv2, model.conv3):
+        x = F.elu(F.conv2d(x, conv.weight.contiguous(), conv.bias, conv.stride, conv.padding))
+    assert torch.allclose(fresh.encode(frames), x.flatten(1), atol=1e-5, rtol=1e-5)
+    assert not torch.equal(fresh.encode(frames.flip(-1)), fresh.encode(frames))
