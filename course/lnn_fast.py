@@ -18,11 +18,17 @@ d2L/ds2 = scale scale^T * d2L/dz2. Then, as in the notebook's `euler_lagrange`,
 
     qddot = solve(d2L/dqdot2, dL/dq - d2L/(dqdot dq) qdot).
 
-Parameter gradients come from ordinary (first-order) autograd through these few products.
+When the weights need gradients (training), `accelerations` is one autograd node whose
+backward is written out too: with lam = H_vv^-T dloss/dqddot, the weight gradient is that of
+lam . dL/dq - lam^T (d2L/(dqdot d(q, qdot))) (qdot, qddot), first- and second-order directional
+derivatives of L along two fixed directions, backpropagated by hand (`_EulerLagrange`); its
+forward is the closed form above, the same bits. States that need a gradient, or inference,
+take ordinary autograd through the closed form.
 `mlp_gradient` is the first half alone (backprop written out, tanh or softplus), for the
 notebook's HNN, whose dynamics need only dH/d(q, p).
 `accelerations` equals the notebook's `accelerations(model.lagrangian, states)` to float64
-rounding, values and parameter gradients alike, and `mlp_gradient` equals vmap(grad): see
+rounding, values and parameter gradients alike (the node's gradients equal autograd's through
+the closed form to 1e-12 in float64), and `mlp_gradient` equals vmap(grad): see
 tests/test_lnn_fast.py.
 Plumbing, not the lesson.
 """
@@ -98,21 +104,29 @@ def mlp_derivatives(net, z, rows=None):
     """
     linears, acts = _layers(net)
     _check_input(z, linears)
+    grad, hess, _ = _derivatives(linears, acts, z, rows)
+    return grad, hess
+
+
+def _derivatives(linears, acts, z, rows, keep=False):
+    """mlp_derivatives' computation; with keep, also the per-layer tensors the written-out backward needs."""
     rows = slice(None) if rows is None else rows
-    d1s, d2s = [], []
+    d1s, d2s, inputs = [], [], []
     a = z
     for l, (lin, act) in enumerate(zip(linears[:-1], acts)):
+        inputs.append(a)
         h = lin(a)
         d1, d2 = _softplus_derivatives(h, act)
         d1s.append(d1), d2s.append(d2)
         if l < len(acts) - 1:                                      # the last activation only makes L's value
             a = act(h)
     # backprop: delta_l = dL/da_l (n, width_l)
-    deltas = [None] * len(acts)
+    deltas, gs = [None] * len(acts), [None] * len(acts)
     delta = linears[-1].weight.expand(len(z), -1)                  # (n, width_m)
     for l in range(len(acts) - 1, -1, -1):
         deltas[l] = delta
-        delta = (d1s[l] * delta) @ linears[l].weight              # dL/da_{l-1}, and at l = 0 dL/dz
+        gs[l] = d1s[l] * delta                                     # dL/dh_l
+        delta = gs[l] @ linears[l].weight                          # dL/da_{l-1}, and at l = 0 dL/dz
     grad = delta
     # Jacobians J_l = dh_l/dz, kept transposed (n, k, width_l) so that each step is one matrix product
     # over the whole batch; then the Hessian's sum over layers. Layer 1's J is W_1 for every sample,
@@ -121,14 +135,103 @@ def mlp_derivatives(net, z, rows=None):
     n, k = z.shape
     outer = (W1[:, rows].unsqueeze(-1) * W1.unsqueeze(1))          # (width_1, r, k)
     r = outer.shape[1]
-    hess = ((d2s[0] * deltas[0]) @ outer.reshape(len(W1), r * k)).reshape(n, r, k)
-    JT = None
-    for l in range(1, len(acts)):
-        prev = (d1s[l - 1].unsqueeze(1) * W1.t()) if JT is None else (d1s[l - 1].unsqueeze(1) * JT)   # (n, k, w)
+    cs = [d2s[0] * deltas[0]]                                      # sigma''(h_l) delta_l
+    hess = (cs[0] @ outer.reshape(len(W1), r * k)).reshape(n, r, k)
+    JT, W1T = None, W1.t().contiguous()                            # (W1.t() itself would make prev strided and
+    for l in range(1, len(acts)):                                  # its reshape a copy: the same numbers, slower)
+        prev = (d1s[l - 1].unsqueeze(1) * W1T) if JT is None else (d1s[l - 1].unsqueeze(1) * JT)     # (n, k, w)
         JT = (prev.reshape(n * k, -1) @ linears[l].weight.t()).reshape(n, k, -1)                     # (n, k, w_l)
-        c = (d2s[l] * deltas[l]).unsqueeze(1)                                                        # (n, 1, w_l)
-        hess = hess + (JT[:, rows, :] * c) @ JT.transpose(1, 2)                                       # (n, r, k)
-    return grad, hess
+        cs.append(d2s[l] * deltas[l])                                                                # (n, w_l)
+        hess = hess + (JT[:, rows, :] * cs[l].unsqueeze(1)) @ JT.transpose(1, 2)                     # (n, r, k)
+    return grad, hess, (dict(d1s=d1s, d2s=d2s, cs=cs, inputs=inputs, deltas=deltas, gs=gs) if keep else None)
+
+
+def _solve(states, grad, hess, input_scale, d, ridge):
+    """eq. (3) from dL/dz and the velocity rows of d2L/dz2: (qddot, H_vv as solved)."""
+    if input_scale is not None:
+        grad = grad * input_scale
+        hess = hess * input_scale[d:, None] * input_scale
+    H_vv, H_vq = hess[:, :, d:], hess[:, :, :d]
+    if ridge:
+        H_vv = H_vv + ridge * torch.eye(d, dtype=states.dtype, device=states.device)
+    rhs = grad[:, :d] - (H_vq @ states[:, d:].unsqueeze(-1)).squeeze(-1)
+    return torch.linalg.solve_ex(H_vv, rhs)[0], H_vv
+
+
+class _EulerLagrange(torch.autograd.Function):
+    """`accelerations` as one autograd node: the forward above (the same bits), the parameter gradients
+    written out. With lam = H_vv^-T g (g = dloss/dqddot) and u = (qdot, qddot),
+    dloss = lam . d(dL/dq) - lam^T d(H_vq, H_vv) u: the parameter gradient of
+    Phi = v_q . dL/dz - v_v^T (d2L/dz2) u_z with v_q = scale (lam, 0), v_v = scale (0, lam), u_z = scale u
+    held fixed. For the MLP, v_v^T (d2L/dz2) u_z = sum_l sum_units sigma''(h_l) delta_l e_l(v_v) e_l(u_z), with
+    the tangents e_l(x) = (dh_l/dz) x, so Phi takes a few matrix products per layer and its backprop is
+    written out below: no batch of Jacobians, no nested autograd. Parameters only (the states carry no gradient)."""
+
+    @staticmethod
+    def forward(ctx, states, scale, d, ridge, linears, acts, z, *params):
+        grad, hess, keep = _derivatives(linears, acts, z, slice(d, 2 * d), keep=True)
+        qddot, H_vv = _solve(states, grad, hess, scale, d, ridge)
+        ctx.keep, ctx.linears, ctx.acts, ctx.d, ctx.scale = keep, linears, acts, d, scale
+        ctx.save_for_backward(states, qddot, H_vv)
+        return qddot
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g_out):
+        states, qddot, H_vv = ctx.saved_tensors
+        keep, linears, acts, d, scale = ctx.keep, ctx.linears, ctx.acts, ctx.d, ctx.scale
+        s, t, cs, inputs, deltas, gs = (keep[key] for key in ("d1s", "d2s", "cs", "inputs", "deltas", "gs"))
+        m, n = len(acts), len(states)
+        Ws = [lin.weight for lin in linears]
+        lam = torch.linalg.solve_ex(H_vv.mT, g_out)[0]                # (n, d)
+        zeros = torch.zeros_like(lam)
+        vq, vv = torch.cat([lam, zeros], 1), torch.cat([zeros, -lam], 1)   # vv: -v_v, so Phi is a plain sum
+        u = torch.cat([states[:, d:], qddot], 1)
+        if scale is not None:
+            vq, vv, u = vq * scale, vv * scale, u * scale
+        X = torch.cat([vv, u], 0)                                     # (2n, k): the two directions
+        E, P = [X @ Ws[0].t()], []                                    # tangents of h_l along -v_v and u_z
+        for l in range(1, m):
+            P.append((E[-1].view(2, n, -1) * s[l - 1]).view(2 * n, -1))
+            E.append(P[-1] @ Ws[l].t())
+        # Phi = v_q . dL/dz + sum_l sum_units c_l e_l(-v_v) e_l(u_z), c_l = sigma''(h_l) delta_l
+        tbar, dbar, Ebar = [], [], []                                 # adjoints of sigma''(h_l), delta_l, e_l
+        for l in range(m):
+            ev, eu = E[l][:n], E[l][n:]
+            q = ev * eu
+            tbar.append(deltas[l] * q)
+            dbar.append(t[l] * q)
+            Ebar.append((E[l].view(2, n, -1).flip(0) * cs[l]).view(2 * n, -1))
+        gW, sbar = [None] * (m + 1), [None] * m                       # sbar: adjoints of sigma'(h_l)
+        for l in range(m - 1, 0, -1):                                 # back along the tangents
+            Pbar = Ebar[l] @ Ws[l]
+            gW[l] = Ebar[l].t() @ P[l - 1]
+            sbar[l - 1] = torch.addcmul(Pbar[:n] * E[l - 1][:n], Pbar[n:], E[l - 1][n:])
+            Ebar[l - 1].view(2, n, -1).addcmul_(Pbar.view(2, n, -1), s[l - 1])
+        gW[0] = torch.addmm(Ebar[0].t() @ X, gs[0].t(), vq)
+        gbar = vq @ Ws[0].t()                                         # back along backprop's deltas, from dL/dz up
+        for l in range(m):
+            sbar[l] = gbar * deltas[l] if sbar[l] is None else sbar[l].addcmul_(gbar, deltas[l])
+            db = torch.addcmul(dbar[l], gbar, s[l])
+            if l < m - 1:
+                gW[l + 1].addmm_(gs[l + 1].t(), db)
+                gbar = db @ Ws[l + 1].t()
+            else:
+                gW[m] = db.sum(0, keepdim=True)                       # delta_m is the last weight
+        gb, abar = [None] * m, None
+        for l in range(m - 1, -1, -1):                                # back along the forward pass
+            r = t[l] * torch.rsub(s[l], 1, alpha=2)                   # sigma''' / beta (0 on softplus's linear branch)
+            if acts[l].beta != 1:
+                r = acts[l].beta * r
+            hbar = (sbar[l] * t[l]).addcmul_(tbar[l], r)
+            if abar is not None:
+                hbar.addcmul_(abar, s[l])
+            gb[l] = hbar.sum(0)
+            gW[l].addmm_(hbar.t(), inputs[l])
+            if l > 0:
+                abar = hbar @ Ws[l]
+        grads = [g for l in range(m) for g in (gW[l], gb[l])] + [gW[m]]
+        return (None,) * 7 + tuple(grads)
 
 
 def accelerations(net, states, angular=0, input_scale=None, ridge=0.0):
@@ -158,12 +261,11 @@ def accelerations(net, states, angular=0, input_scale=None, ridge=0.0):
         z = torch.cat([wrapped, states[..., angular:]], dim=-1)
     if input_scale is not None:
         z = z * input_scale
-    grad, hess = mlp_derivatives(net, z, rows=slice(d, k))          # (n, k), (n, d, k)
-    if input_scale is not None:
-        grad = grad * input_scale
-        hess = hess * input_scale[d:, None] * input_scale
-    H_vv, H_vq = hess[:, :, d:], hess[:, :, :d]
-    if ridge:
-        H_vv = H_vv + ridge * torch.eye(d, dtype=states.dtype, device=states.device)
-    rhs = grad[:, :d] - (H_vq @ states[:, d:].unsqueeze(-1)).squeeze(-1)
-    return torch.linalg.solve_ex(H_vv, rhs)[0]
+    linears, acts = _layers(net)
+    _check_input(z, linears)
+    params = [p for lin in linears[:-1] for p in (lin.weight, lin.bias)] + [linears[-1].weight]
+    if (torch.is_grad_enabled() and all(p is not None for p in params) and any(p.requires_grad for p in params)
+            and not states.requires_grad and (input_scale is None or not input_scale.requires_grad)):
+        return _EulerLagrange.apply(states, input_scale, d, ridge, linears, acts, z, *params)
+    grad, hess, _ = _derivatives(linears, acts, z, slice(d, k))    # (n, k), (n, d, k)
+    return _solve(states, grad, hess, input_scale, d, ridge)[0]

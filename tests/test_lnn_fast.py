@@ -144,3 +144,80 @@ def test_softplus_beta_and_unit_input_scale_paths():
         assert torch.equal(o, outs[0]) and all(torch.equal(a, b) for a, b in zip(g, grads[0]))
     half = lnn_fast.accelerations(net1, s, 2, [1.0, 1.0, 0.5, 1.0])        # a scale that is not all ones still acts
     assert not torch.equal(half, outs[0])
+
+
+def _plain_and_node(net, states, angular, scale, ridge=0.0, weights=None):
+    """accelerations and its parameter gradients (of sum(weights * qddot)) by the written-out node and by plain
+    autograd through the same closed-form forward (taken when the states need a gradient)."""
+    params = list(net.parameters())[:-1]
+    node = lnn_fast.accelerations(net, states, angular, scale, ridge)
+    weights = torch.randn_like(node) if weights is None else weights.to(node.dtype)
+    g_node = torch.autograd.grad((node * weights).sum(), params)
+    plain = lnn_fast.accelerations(net, states.clone().requires_grad_(True), angular, scale, ridge)
+    g_plain = torch.autograd.grad((plain * weights).sum(), params)
+    return node, plain, g_node, g_plain
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+@pytest.mark.parametrize("dof, angular, scale, layers, beta, ridge", [
+    (2, 2, None, 2, 1.0, 0.0), (1, 0, (0.7, 2.3), 2, 1.0, 0.0), (2, 1, (1.5, 0.5, 2.0, 0.8), 3, 1.0, 0.1),
+    (1, 0, None, 1, 1.0, 0.0), (2, 2, None, 2, 2.0, 0.0), (3, 0, None, 2, 1.0, 0.0)])
+def test_written_out_backward_equals_autograd(dtype, tol, dof, angular, scale, layers, beta, ridge):
+    # the node's forward is the closed form's, bit for bit; its parameter gradients (the backward written out)
+    # equal autograd's through the closed form, to float64 / float32 rounding
+    torch.manual_seed(10 * dof + layers)
+    k, mods = 2 * dof, []
+    for i in range(layers):
+        mods += [nn.Linear(k if i == 0 else 20, 20), nn.Softplus(beta=beta)]
+    net = nn.Sequential(*mods, nn.Linear(20, 1)).to(dtype)
+    with torch.no_grad():
+        for lin in net[0::2]:
+            lin.weight.mul_(2.0), lin.bias.normal_(0, 0.5)
+    states = 2 * torch.randn(40, k, dtype=dtype)
+    scale = None if scale is None else torch.tensor(scale, dtype=dtype)
+    weights = torch.randn(40, dof, dtype=dtype)
+    node, plain, g_node, g_plain = _plain_and_node(net, states, angular, scale, ridge, weights)
+    assert node.grad_fn is not None and "EulerLagrange" in type(node.grad_fn).__name__
+    assert torch.equal(node, plain.detach())
+    if dtype == torch.float64:
+        for a, b in zip(g_node, g_plain):
+            assert (a - b).abs().max() <= tol * b.abs().max()
+    else:                 # float32: both within rounding of the float64 gradients (a 3x3 mass matrix amplifies it)
+        g64 = _plain_and_node(net.double(), states.double(), angular, None if scale is None else scale.double(), ridge,
+                              weights)[2]
+        for a, b, c in zip(g_node, g_plain, g64):
+            err_node, err_plain = (a.double() - c).abs().max(), (b.double() - c).abs().max()
+            assert err_node <= max(tol * c.abs().max(), 3 * err_plain) and err_node <= 1e-2 * c.abs().max()
+
+
+def test_written_out_backward_on_softplus_linear_branch_and_frozen_layers():
+    torch.manual_seed(7)
+    net = nn.Sequential(nn.Linear(4, 16), nn.Softplus(), nn.Linear(16, 16), nn.Softplus(), nn.Linear(16, 1)).double()
+    with torch.no_grad():
+        net[0].weight.mul_(15.0)
+    states = torch.randn(30, 4, dtype=torch.float64)
+    assert (net[0](states) > 20).any()                           # some units on softplus's linear branch
+    node, plain, g_node, g_plain = _plain_and_node(net, states, 2, None)
+    for a, b in zip(g_node, g_plain):
+        assert (a - b).abs().max() <= 1e-12 * b.abs().max()
+    net[0].weight.requires_grad_(False)                          # a frozen layer: the others' gradients still flow
+    out = lnn_fast.accelerations(net, states, 2)
+    g = torch.autograd.grad(out.square().sum(), [net[2].weight, net[0].bias])
+    plain = lnn_fast.accelerations(net, states.clone().requires_grad_(True), 2)
+    g_ref = torch.autograd.grad(plain.square().sum(), [net[2].weight, net[0].bias])
+    for a, b in zip(g, g_ref):
+        assert (a - b).abs().max() <= 1e-12 * b.abs().max()
+
+
+def test_states_with_a_gradient_and_no_grad_take_the_plain_path(ns):
+    torch.manual_seed(8)
+    model = ns["LagrangianNN"](2, 16, angular=2).double()
+    states = torch.randn(12, 4, dtype=torch.float64, requires_grad=True)
+    out = _fast(model, states)                                   # d(qddot)/d(states) as well: plain autograd
+    ref = _reference(ns, model, states)
+    g, g_ref = (torch.autograd.grad(o.square().sum(), states)[0] for o in (out, ref))
+    assert (g - g_ref).abs().max() <= 1e-12 * g_ref.abs().max()
+    with torch.no_grad():
+        assert torch.equal(_fast(model, states), out.detach())   # inference: the same numbers, no node
+    with pytest.raises(ValueError, match="states"):
+        lnn_fast.accelerations(model.net, torch.zeros(3, 4, requires_grad=True)[:, :3], 2)
