@@ -157,7 +157,7 @@ def train_reader(reader: nn.Module, images: np.ndarray, words: list[str], steps:
     stoi = {ch: i + 1 for i, ch in enumerate(alphabet)}
     targets = [np.array([stoi[ch] for ch in w]) for w in words]
     rng = np.random.default_rng(validate.integer("seed", seed, lo=0))
-    opt = torch.optim.Adam(reader.parameters(), lr=lr)
+    opt = torch.optim.Adam(reader.parameters(), lr=lr, foreach=True)   # on the CPU: the default loop's kernels, its bits
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - 0.9 * s / steps)
     losses = []
     reader.train()

@@ -124,3 +124,23 @@ def test_plot_words_lays_out_a_row_or_draws_in_place():
     S.plot_words(ax, [a, b])      # in place: both start at x = 0
     assert np.concatenate([line.get_xdata() for line in ax.lines]).max() == pytest.approx(a[:, 0].max())
     plt.close(fig)
+
+
+def test_check_points_fast_path_returns_what_the_full_checks_return():
+    """A float64 (N, 3) array comes back as itself (np.asarray's answer); anything else takes the full
+    checks, and a bad array still raises the same errors."""
+    pts = S.render_word("ab")
+    assert S.check_points("points", pts) is pts
+    f32 = S.check_points("points", pts.astype(np.float32))
+    assert f32.dtype == np.float64 and np.array_equal(f32, pts.astype(np.float32))
+    bad_pen, not_finite = pts.copy(), pts.copy()
+    bad_pen[0, 2] = 0.5
+    not_finite[1, 0] = np.nan
+    with pytest.raises(ValueError, match="pen state"):
+        S.check_points("points", bad_pen)
+    with pytest.raises(ValueError, match="finite"):
+        S.check_points("points", not_finite)
+    with pytest.raises(ValueError, match="at least one point"):
+        S.check_points("points", np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="shape"):
+        S.check_points("points", np.zeros((4, 2)))
