@@ -1,11 +1,12 @@
-"""course.fast_attention: the fused twin of 13_cursive's attention gives the reference's exact bits."""
+"""course.fast_attention: the fused twin of 13_cursive's attention gives the reference's exact bits;
+outputs_only (torch's fused kernel, no weights) its outputs to rounding."""
 import math
 
 import pytest
 import torch
 
 from course import fast_attention
-from course.fast_attention import attention, pick, reference_attention
+from course.fast_attention import attention, outputs_only, pick, reference_attention
 
 
 def _heads(x, H):
@@ -63,14 +64,15 @@ def test_a_causal_output_does_not_see_the_future():
     assert torch.all(w.triu(1) == 0) and torch.allclose(w.sum(-1), torch.ones(2, 2, 7))
 
 
-def test_fast_attention_refuses_bad_shapes():
+@pytest.mark.parametrize("fn", [attention, outputs_only])
+def test_fast_attention_refuses_bad_shapes(fn):
     q = torch.zeros(2, 4, 5, 8)
     with pytest.raises(ValueError, match="4-D"):
-        attention(q[0], q[0], q[0], True)
+        fn(q[0], q[0], q[0], True)
     with pytest.raises(ValueError, match="do not fit"):
-        attention(q, torch.zeros(2, 4, 5, 6), torch.zeros(2, 4, 5, 6), False)
+        fn(q, torch.zeros(2, 4, 5, 6), torch.zeros(2, 4, 5, 6), False)
     with pytest.raises(ValueError, match="as many keys"):
-        attention(q, torch.zeros(2, 4, 3, 8), torch.zeros(2, 4, 3, 8), True)
+        fn(q, torch.zeros(2, 4, 3, 8), torch.zeros(2, 4, 3, 8), True)
 
 
 def test_pick_takes_the_twin_only_for_the_reference_s_bits():
@@ -99,3 +101,33 @@ def test_pick_takes_the_twin_only_for_the_reference_s_bits():
 def test_the_power_of_two_test():
     assert fast_attention._power_of_two(math.sqrt(16)) and fast_attention._power_of_two(0.5)
     assert not fast_attention._power_of_two(math.sqrt(12)) and not fast_attention._power_of_two(3.0)
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+@pytest.mark.parametrize("causal", [True, False])
+def test_outputs_only_is_the_reference_to_rounding(dtype, tol, causal):
+    """torch's fused kernel: the reference's outputs and gradients up to rounding, and no weights."""
+    H, B, T, S, d_h = 4, 3, 41, 13, 16
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(B, T, 3 * H * d_h, generator=g, dtype=dtype, requires_grad=True)
+    ctx = torch.randn(B, S, 2 * H * d_h, generator=g, dtype=dtype, requires_grad=True)
+    ref = _run(reference_attention, x, ctx, causal, H)
+    q, k, v = (_heads(t, H) for t in x.detach().chunk(3, -1))
+    assert outputs_only(q, k, v, causal)[1] is None
+    got = _run(lambda *a: (outputs_only(*a)[0], torch.zeros(1, dtype=dtype)), x, ctx, causal, H)
+    for name, a, b in [("outputs", ref[0], got[0]), ("grad of q/k/v", ref[2], got[2]),
+                       ("grad of the keys' source", ref[3], got[3])]:
+        scale = a.abs().max()
+        assert (a - b).abs().max() <= tol * scale, f"{name} differ by up to {(a - b).abs().max():.3g}"
+
+
+def test_pick_without_weights_takes_the_fused_kernel_only_for_the_reference():
+    def no_scale(q, k, v, causal):
+        w = (q @ k.transpose(-2, -1)).softmax(-1)
+        return w @ v, w
+
+    assert pick(reference_attention, weights=False) is outputs_only
+    assert pick(reference_attention, weights=True) is attention
+    assert pick(no_scale, weights=False) is no_scale          # a wrong attention keeps training wrong
+    with pytest.raises(ValueError, match="weights"):
+        pick(reference_attention, weights="no")
