@@ -27,6 +27,8 @@ and PCODE.read as single autograd nodes live in `course.piecewise_walk`.
 """
 from __future__ import annotations
 
+from typing import Tuple
+
 import torch
 import torch.nn.functional as F
 
@@ -122,21 +124,64 @@ def decode_pair_reference(decoder, h: torch.Tensor, tau: torch.Tensor, c: float)
     return dec(torch.cat([z + c * tau[..., None] * v, c * v], -1)), dec(torch.cat([z, c * v], -1))
 
 
+def _rk4_stages(v: torch.Tensor, s: torch.Tensor, w1: torch.Tensor, b1: torch.Tensor, w2: torch.Tensor,
+                b2: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                                           torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                                           torch.Tensor]:
+    # RK4's four evaluations of f(x) = W2 tanh(W1 x + b1) + b2 from v over s, as notebook 06's ODERNN.along writes them:
+    # (k1, k2, k3, k4, x2, x3, x4, t1, t2, t3, t4), x the stages' inputs and t their tanh (TorchScript-able, shared
+    # with course.piecewise_walk's ODE-RNN walk)
+    t1 = torch.tanh(F.linear(v, w1, b1))
+    k1 = F.linear(t1, w2, b2)
+    x2 = v + s / 2 * k1
+    t2 = torch.tanh(F.linear(x2, w1, b1))
+    k2 = F.linear(t2, w2, b2)
+    x3 = v + s / 2 * k2
+    t3 = torch.tanh(F.linear(x3, w1, b1))
+    k3 = F.linear(t3, w2, b2)
+    x4 = v + s * k3
+    t4 = torch.tanh(F.linear(x4, w1, b1))
+    k4 = F.linear(t4, w2, b2)
+    return k1, k2, k3, k4, x2, x3, x4, t1, t2, t3, t4
+
+
+def _rk4_back(gz: torch.Tensor, gv: torch.Tensor, s: torch.Tensor, c: float, t1: torch.Tensor, t2: torch.Tensor,
+              t3: torch.Tensor, t4: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> Tuple[
+        torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+        torch.Tensor, torch.Tensor]:
+    # the backward of z' = z + c s (v + s/6 (k1 + k2 + k3)), v' = v + s/6 (k1 + 2 k2 + 2 k3 + k4) from (gz, gv):
+    # (d / d v, d / d k1..k4, d / d (W1 x + b1) of the four stages); d / d z is gz
+    s6, s2 = s / 6, s / 2
+    gb = gz * (c * s)                                                  # d / d (v + s/6 (k1 + k2 + k3)) in z_out
+    g_v = gb + gv
+    d3 = gb * s6                                                       # d / d (k1 + k2 + k3)
+    dk = gv * s6                                                       # d / d (k1 + 2 k2 + 2 k3 + k4)
+    g4 = dk
+    g3 = d3 + 2 * dk
+    g2 = g3.clone()
+    g1 = d3 + dk
+    a4 = g4.mm(w2).mul_(1 - t4 * t4)                                   # through k = W2 tanh(W1 x + b1) + b2
+    dx = a4.mm(w1)                                                     # d / d x4 = v + s k3
+    g_v += dx
+    g3 += s * dx
+    a3 = g3.mm(w2).mul_(1 - t3 * t3)
+    dx = a3.mm(w1)                                                     # x3 = v + s/2 k2
+    g_v += dx
+    g2 += s2 * dx
+    a2 = g2.mm(w2).mul_(1 - t2 * t2)
+    dx = a2.mm(w1)                                                     # x2 = v + s/2 k1
+    g_v += dx
+    g1 += s2 * dx
+    a1 = g1.mm(w2).mul_(1 - t1 * t1)
+    g_v += a1.mm(w1)                                                   # k1 = f(v)
+    return g_v, g1, g2, g3, g4, a1, a2, a3, a4
+
+
 class _RK4Along(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z, v, s, c, w1, b1, w2, b2):
         # the same operations, in the same order, as notebook 06's ODERNN.along (the same values)
-        t1 = torch.tanh(F.linear(v, w1, b1))
-        k1 = F.linear(t1, w2, b2)
-        x2 = v + s / 2 * k1
-        t2 = torch.tanh(F.linear(x2, w1, b1))
-        k2 = F.linear(t2, w2, b2)
-        x3 = v + s / 2 * k2
-        t3 = torch.tanh(F.linear(x3, w1, b1))
-        k3 = F.linear(t3, w2, b2)
-        x4 = v + s * k3
-        t4 = torch.tanh(F.linear(x4, w1, b1))
-        k4 = F.linear(t4, w2, b2)
+        k1, k2, k3, k4, x2, x3, x4, t1, t2, t3, t4 = _rk4_stages(v, s, w1, b1, w2, b2)
         z_out = z + c * s * (v + s / 6 * (k1 + k2 + k3))
         v_out = v + s / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
         ctx.save_for_backward(s, w1, w2, v, x2, x3, x4, t1, t2, t3, t4)
@@ -146,33 +191,7 @@ class _RK4Along(torch.autograd.Function):
     @staticmethod
     def backward(ctx, gz, gv):
         s, w1, w2, v, x2, x3, x4, t1, t2, t3, t4 = ctx.saved_tensors
-        c = ctx.c
-        s6, s2 = s / 6, s / 2
-        gb = gz * (c * s)                                              # d / d (v + s/6 (k1 + k2 + k3)) in z_out
-        g_v = gb + gv
-        d3 = gb * s6                                                   # d / d (k1 + k2 + k3)
-        dk = gv * s6                                                   # d / d (k1 + 2 k2 + 2 k3 + k4)
-        g4 = dk
-        g3 = d3 + 2 * dk
-        g2 = g3.clone()
-        g1 = d3 + dk
-
-        def back(g, t):                                                # through k = W2 tanh(W1 x + b1) + b2
-            return g.mm(w2).mul_(1 - t * t)
-        a4 = back(g4, t4)
-        dx = a4.mm(w1)                                                 # d / d x4 = v + s k3
-        g_v += dx
-        g3 += s * dx
-        a3 = back(g3, t3)
-        dx = a3.mm(w1)                                                 # x3 = v + s/2 k2
-        g_v += dx
-        g2 += s2 * dx
-        a2 = back(g2, t2)
-        dx = a2.mm(w1)                                                 # x2 = v + s/2 k1
-        g_v += dx
-        g1 += s2 * dx
-        a1 = back(g1, t1)
-        g_v += a1.mm(w1)                                               # k1 = f(v)
+        g_v, g1, g2, g3, g4, a1, a2, a3, a4 = _rk4_back(gz, gv, s, ctx.c, t1, t2, t3, t4, w1, w2)
         g_out, t_all = torch.cat([g1, g2, g3, g4]), torch.cat([t1, t2, t3, t4])
         a_all, x_all = torch.cat([a1, a2, a3, a4]), torch.cat([v, x2, x3, x4])
         return (gz, g_v, None, None, a_all.t().mm(x_all), a_all.sum(0), g_out.t().mm(t_all), g_out.sum(0))
@@ -227,32 +246,43 @@ class _ProbeModel:
         return x_tick + tau[..., None] * h[..., :x_tick.shape[-1]]
 
 
-def _probe_every_frame(fn) -> bool:
-    model, gen = _ProbeModel(), torch.Generator().manual_seed(0)
-    T, B, D = 8, 5, 3
-    x = torch.randn(T, B, D, generator=gen)
+def _probe_cases(seed: int, batch: int, settings):
+    # the probes' inputs: a toy model and, at every frame t of a random sequence and each (burn_in, max_segment, eps)
+    # of settings, a state h and input gates that take gradients, segment starts and their x_tick
+    model, gen = _ProbeModel(), torch.Generator().manual_seed(seed)
+    T, D = 8, 3
+    x = torch.randn(T, batch, D, generator=gen)
     for t in range(T - 1):
-        for burn_in, max_segment, eps in [(4, None, 3e-3), (0, 2, 1e9), (2, 16, 1e9), (0, None, 1e9)]:
-            h = torch.randn(B, model.rnn, generator=gen).requires_grad_(True)
-            gates = torch.randn(T - 1, B, 18, generator=gen).requires_grad_(True)
-            start = torch.randint(0, t + 1, (B,), generator=gen).float()
-            x_tick = x[start.long(), torch.arange(B)]
-            want_h = model.read(h, t - start, gates.unbind(0)[t])
-            try:
-                tick, h_out, start_out, x_tick_out = fn(model, h, start, x_tick, x, gates.unbind(0), t, eps, False,
-                                                        burn_in, max_segment)
-                same = (tick.dtype == torch.bool and tick.shape == (B,) and bool(tick.all())
-                        and torch.equal(h_out, want_h) and torch.equal(start_out, torch.full((B,), float(t)))
-                        and torch.equal(x_tick_out, x[t]))
-                if same:
-                    w = torch.randn(B, model.rnn, generator=gen)
-                    got = torch.autograd.grad((h_out * w).sum(), (h, gates), allow_unused=True)
-                    want = torch.autograd.grad((want_h * w).sum(), (h, gates))
-                    same = all(g is not None and torch.equal(g, r) for g, r in zip(got, want))
-            except Exception:                                          # a function that fails here is not the reference
-                return False
-            if not same:
-                return False
+        for burn_in, max_segment, eps in settings:
+            h = torch.randn(batch, model.rnn, generator=gen).requires_grad_(True)
+            gates = torch.randn(T - 1, batch, 18, generator=gen).requires_grad_(True)
+            start = torch.randint(0, t + 1, (batch,), generator=gen).float()
+            yield gen, model, x, t, h, gates, start, x[start.long(), torch.arange(batch)], burn_in, max_segment, eps
+
+
+def _same_gradients(gen, h, gates, got_h, want_h) -> bool:
+    # the gradients of a random projection of the returned state into h and the gates: the same bits?
+    w = torch.randn(want_h.shape, generator=gen)
+    got = torch.autograd.grad((got_h * w).sum(), (h, gates), allow_unused=True)
+    want = torch.autograd.grad((want_h * w).sum(), (h, gates))
+    return all(g is not None and torch.equal(g, r) for g, r in zip(got, want))
+
+
+def _probe_every_frame(fn) -> bool:
+    B = 5
+    for gen, model, x, t, h, gates, start, x_tick, burn_in, max_segment, eps in _probe_cases(
+            0, B, [(4, None, 3e-3), (0, 2, 1e9), (2, 16, 1e9), (0, None, 1e9)]):
+        want_h = model.read(h, t - start, gates.unbind(0)[t])
+        try:
+            tick, h_out, start_out, x_tick_out = fn(model, h, start, x_tick, x, gates.unbind(0), t, eps, False,
+                                                    burn_in, max_segment)
+            same = (tick.dtype == torch.bool and tick.shape == (B,) and bool(tick.all())
+                    and torch.equal(h_out, want_h) and torch.equal(start_out, torch.full((B,), float(t)))
+                    and torch.equal(x_tick_out, x[t]) and _same_gradients(gen, h, gates, h_out, want_h))
+        except Exception:                                              # a function that fails here is not the reference
+            return False
+        if not same:
+            return False
     return True
 
 

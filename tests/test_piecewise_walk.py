@@ -13,6 +13,16 @@ def ns():
     return definitions("06_piecewise_node", extra=dict(BATCH=16, width=16))
 
 
+def spied_step(ns, module, name):
+    # the notebook's train_step with module.name replaced by a spy that counts its calls: (step, calls)
+    import types
+    src, calls = ns["train_step"], []
+    spy = types.SimpleNamespace(**{k: getattr(module, k) for k in dir(module) if not k.startswith("_")})
+    setattr(spy, name, lambda *a: calls.append(1) or getattr(module, name)(*a))
+    glob = dict(ns, **{module.__name__.rsplit(".", 1)[-1]: spy})
+    return types.FunctionType(src.__code__, glob, "train_step", src.__defaults__), calls
+
+
 def _gru_plain(model, h, e):
     # notebook 06's PCODE.read after the move along the segment, as plain autograd operations
     r, z, n = e.chunk(3, -1)
@@ -58,12 +68,7 @@ def test_gru_walk_is_the_plain_walk_bit_for_bit(ns, dtype, seed):
 
 def test_gru_walk_only_for_pcode_read_and_refuses_bad_inputs(ns):
     # train_step walks in one node only where the model reads as PCODE does (not the ODE-RNN, not a changed read)
-    import types
-    src = ns["train_step"]
-    calls = []
-    spy = types.SimpleNamespace(**{k: getattr(piecewise_walk, k) for k in dir(piecewise_walk) if not k.startswith("_")})
-    spy.gru_walk = lambda *a: calls.append(1) or piecewise_walk.gru_walk(*a)
-    step = types.FunctionType(src.__code__, dict(ns, piecewise_walk=spy), "train_step", src.__defaults__)
+    step, calls = spied_step(ns, piecewise_walk, "gru_walk")
     x = torch.rand(9, 4, 2)
     for label, walks in (("PCODE", True), ("ODERNN", False)):
         calls.clear()
@@ -117,3 +122,86 @@ def test_read_paths_decline_what_they_do_not_cover(ns):
     tau = torch.ones(3, requires_grad=True)
     model.read(torch.zeros(3, 8), tau, torch.zeros(3, 24)).sum().backward()
     assert tau.grad is not None
+
+
+def _ode_walk_plain(model, gates):
+    # notebook 06's ODE-RNN frames with jumpy=False: its own read (RK4 over tau, then the GRU update) at every frame
+    h, start, hs = gates.new_zeros(gates.shape[1], model.rnn), gates.new_zeros(gates.shape[1]), []
+    for t, e in enumerate(gates.unbind(0)):
+        z, v = _rk4_plain(model, h, t - start)
+        h, start = _gru_plain(model, torch.cat([z, v], -1), e), gates.new_full((gates.shape[1],), float(t))
+        hs.append(h)
+    return torch.stack(hs)
+
+
+def _rk4_plain(model, h, tau):
+    from course import piecewise_fast
+    return piecewise_fast.rk4_along_reference(model.f, h, tau, model.c)
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 2e-6), (torch.float64, 1e-12)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_odernn_walk_is_the_plain_walk(ns, dtype, tol, seed):
+    # states bit for bit (the same operations forward); every gradient to float rounding, against autograd through
+    # the plain loop (RK4 as the notebook wrote it before its fast path) and through the notebook's ODERNN.read
+    torch.manual_seed(seed)
+    model = ns["ODERNN"](3, 16, 8 + 8 * seed).to(dtype)
+    gates = torch.randn(13 + seed, 6, 3 * model.rnn, dtype=dtype)
+    w = torch.randn(gates.shape[0], 6, model.rnn, dtype=dtype)
+    params = [model.core.weight_hh, model.core.bias_hh, *model.f.parameters()]
+
+    def notebook_read(g):
+        h, start, hs = g.new_zeros(g.shape[1], model.rnn), g.new_zeros(g.shape[1]), []
+        for t, e in enumerate(g.unbind(0)):
+            h, start = model.read(h, t - start, e), g.new_full((g.shape[1],), float(t))
+            hs.append(h)
+        return torch.stack(hs)
+    out = []
+    for fn in (lambda g: piecewise_walk.odernn_walk(g, model.core.weight_hh, model.core.bias_hh, model.f, model.c),
+               lambda g: _ode_walk_plain(model, g), notebook_read):
+        model.zero_grad()
+        g = gates.clone().requires_grad_(True)
+        H = fn(g)
+        (H * w).sum().backward()
+        out.append([H.detach(), g.grad] + [p.grad.clone() for p in params])
+    for other in out[1:]:
+        assert torch.equal(out[0][0], other[0])
+        for a, b in zip(out[0][1:], other[1:]):
+            assert (a - b).abs().max() <= tol * b.abs().max()
+
+
+def test_train_step_walks_the_odernn_in_one_node_only_for_its_own_along(ns):
+    import types
+    src = ns["train_step"]
+    step, calls = spied_step(ns, piecewise_walk, "odernn_walk")
+    x = torch.rand(9, 4, 2)
+    for label, jumpy, walks in (("ODERNN", False, True), ("PCODE", False, False), ("ODERNN", True, False)):
+        calls.clear()
+        step(ns[label](2, 16, 8), x, jumpy=jumpy)
+        assert bool(calls) == walks, (label, jumpy)
+
+    class Other(ns["ODERNN"]):                                 # a move of its own: walked frame by frame
+        def along(self, h, tau):
+            z, v = super().along(h, tau)
+            return z, 0.5 * v
+    calls.clear()
+    step(Other(2, 16, 8), x, jumpy=False)
+    assert not calls
+    torch.manual_seed(0)                                       # the loss is the plain loop's, bit for bit
+    model, xs = ns["ODERNN"](2, 16, 8), torch.rand(9, 4, 2)
+    fast = step(model, xs, jumpy=False)[0]
+    plain = types.FunctionType(src.__code__, dict(ns, piecewise_walk=types.SimpleNamespace(
+        gru_walk=piecewise_walk.gru_walk, odernn_walk=lambda g, *a: _ode_walk_plain(model, g))), "train_step",
+        src.__defaults__)(model, xs, jumpy=False)[0]
+    assert torch.equal(fast, plain)
+
+
+def test_odernn_walk_refuses_bad_inputs(ns):
+    model = ns["ODERNN"](2, 16, 8)
+    w, b, f = model.core.weight_hh, model.core.bias_hh, model.f
+    with pytest.raises(ValueError, match="gates"):
+        piecewise_walk.odernn_walk(torch.zeros(5, 3, 20), w, b, f, 0.2)
+    with pytest.raises(ValueError, match="ODE function"):
+        piecewise_walk.odernn_walk(torch.zeros(5, 3, 24), w, b, torch.nn.Sequential(torch.nn.Linear(4, 4)), 0.2)
+    with pytest.raises(ValueError, match="ODE function"):
+        piecewise_walk.odernn_walk(torch.zeros(5, 3, 24), w, b, ns["ODERNN"](2, 16, 12).f, 0.2)
