@@ -43,8 +43,23 @@ def _check_penalty(penal, e_min):
 def element_energies(u: np.ndarray, problem: Problem) -> np.ndarray:
     """u_e^T K0 u_e for every element, as a (nely, nelx) array (strain energy at E = 1)."""
     ue = np.asarray(u)[element_dofs(problem.nelx, problem.nely)]
-    energies = np.einsum("ei,ij,ej->e", ue, KE, ue)
-    return energies.reshape(problem.nelx, problem.nely).T
+    return _element_products(ue, ue).reshape(problem.nelx, problem.nely).T
+
+
+def _element_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a_e^T K0 b_e for every row e of the (nel, 8) arrays a and b: the bits of
+    np.einsum("ei,ij,ej->e", a, KE, b), which sums (a_ei K0_ij) b_ej over i, then j, from 0.0;
+    here as 64 passes over contiguous rows (2-3x faster from ~2,000 elements on)."""
+    if a.shape[0] < 2048:
+        return np.einsum("ei,ij,ej->e", a, KE, b)
+    rows_a, rows_b = a.T.copy(), b.T.copy()
+    total, term = np.zeros(a.shape[0]), np.empty(a.shape[0])
+    for i in range(8):
+        for j in range(8):
+            np.multiply(rows_a[i], KE[i, j], out=term)
+            term *= rows_b[j]
+            total += term
+    return total
 
 
 def simp(x, penal: float = 3.0, e_min: float = 1e-9):
@@ -81,7 +96,7 @@ class _Displacements(torch.autograd.Function):
         lam = np.zeros(problem.n_dofs)
         lam[asm.free] = ctx.lu.solve(g[asm.free])   # K is symmetric: the same factor serves
         edof = asm.edof
-        grad_e = -np.einsum("ei,ij,ej->e", lam[edof], KE, ctx.u[edof])
+        grad_e = -_element_products(lam[edof], ctx.u[edof])
         grad = grad_e.reshape(problem.nelx, problem.nely).T
         return torch.as_tensor(grad, dtype=torch.float64, device=ctx.device), None
 
