@@ -211,12 +211,12 @@ def _ode_walk_forward(gates: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tenso
         hs[t] = h_new
         h = hs[t]
         start = gates.new_full((batch,), float(t))
-        saved.append([r, zg, n, hn, d, v, x2, x3, x4, t1, t2, t3, t4])
+        saved.append([r, zg, n, hn, d, x2, x3, x4, t1, t2, t3, t4])       # v: hs[t - 1]'s (a view of an output: not kept here)
     return hs, av, ss, saved
 
 
-def _ode_walk_backward(grad_hs: torch.Tensor, av: torch.Tensor, ss: torch.Tensor, saved: List[List[torch.Tensor]],
-                       w_hh: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, c: float):
+def _ode_walk_backward(grad_hs: torch.Tensor, hs: torch.Tensor, av: torch.Tensor, ss: torch.Tensor,
+                       saved: List[List[torch.Tensor]], w_hh: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, c: float):
     # reverse time: the GRU update's backward, then RK4's (piecewise_fast._RK4Along's) into the previous state; every
     # parameter's per-frame parts kept and reduced once at the end (frame 0: RK4 over 0 from zeros, no parts)
     steps, batch, hidden = av.shape[0], av.shape[1], av.shape[2]
@@ -230,7 +230,7 @@ def _ode_walk_backward(grad_hs: torch.Tensor, av: torch.Tensor, ss: torch.Tensor
     g_next = grad_hs.new_zeros((batch, hidden))
     for k in range(steps):
         t = steps - 1 - k
-        r, zg, n, hn, d, v, x2, x3, x4, t1, t2, t3, t4 = saved[t]
+        r, zg, n, hn, d, x2, x3, x4, t1, t2, t3, t4 = saved[t]
         g_d, g_e, g_gh = gru_update_back(grad_hs[t] + g_next, r, zg, n, hn, d)
         g_gates[t] = g_e
         g_ghs[t] = g_gh
@@ -240,7 +240,7 @@ def _ode_walk_backward(grad_hs: torch.Tensor, av: torch.Tensor, ss: torch.Tensor
             g_v, g1, g2, g3, g4, a1, a2, a3, a4 = _rk4_back(gz, g_a[:, half:], ss[t], c, t1, t2, t3, t4, w1, w2)
             g_ks.extend([g1, g2, g3, g4])
             a_ks.extend([a1, a2, a3, a4])
-            x_ks.extend([v, x2, x3, x4])
+            x_ks.extend([hs[t - 1][:, half:], x2, x3, x4])
             t_ks.extend([t1, t2, t3, t4])
             g_next = torch.cat([gz, g_v], -1)
     flat_gh = g_ghs.reshape(-1, 3 * hidden)
@@ -260,14 +260,14 @@ class _ODEWalk(torch.autograd.Function):
     @staticmethod
     def forward(ctx, gates, w_hh, b_hh, w1, b1, w2, b2, c):
         hs, av, ss, saved = scripted(_ode_walk_forward)(gates, w_hh, b_hh, w1, b1, w2, b2, float(c))
-        ctx.save_for_backward(w_hh, w1, w2, av, ss)
+        ctx.save_for_backward(w_hh, w1, w2, hs, av, ss)
         ctx.saved, ctx.c = saved, float(c)
         return hs
 
     @staticmethod
     def backward(ctx, grad_hs):
-        w_hh, w1, w2, av, ss = ctx.saved_tensors
-        grads = scripted(_ode_walk_backward)(grad_hs.contiguous(), av, ss, ctx.saved, w_hh, w1, w2, ctx.c)
+        w_hh, w1, w2, hs, av, ss = ctx.saved_tensors
+        grads = scripted(_ode_walk_backward)(grad_hs.contiguous(), hs, av, ss, ctx.saved, w_hh, w1, w2, ctx.c)
         return (*grads, None)
 
 
