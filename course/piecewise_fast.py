@@ -268,22 +268,28 @@ def _same_gradients(gen, h, gates, got_h, want_h) -> bool:
     return all(g is not None and torch.equal(g, r) for g, r in zip(got, want))
 
 
-def _probe_every_frame(fn) -> bool:
-    B = 5
-    for gen, model, x, t, h, gates, start, x_tick, burn_in, max_segment, eps in _probe_cases(
-            0, B, [(4, None, 3e-3), (0, 2, 1e9), (2, 16, 1e9), (0, None, 1e9)]):
-        want_h = model.read(h, t - start, gates.unbind(0)[t])
+def _every_case_passes(cases, check) -> bool:
+    # a probe's verdict: check(*case) is true for every case; a function that raises on one is not the reference
+    for case in cases:
         try:
-            tick, h_out, start_out, x_tick_out = fn(model, h, start, x_tick, x, gates.unbind(0), t, eps, False,
-                                                    burn_in, max_segment)
-            same = (tick.dtype == torch.bool and tick.shape == (B,) and bool(tick.all())
-                    and torch.equal(h_out, want_h) and torch.equal(start_out, torch.full((B,), float(t)))
-                    and torch.equal(x_tick_out, x[t]) and _same_gradients(gen, h, gates, h_out, want_h))
-        except Exception:                                              # a function that fails here is not the reference
-            return False
-        if not same:
+            if not check(*case):
+                return False
+        except Exception:
             return False
     return True
+
+
+def _probe_every_frame(fn) -> bool:
+    B = 5
+
+    def check(gen, model, x, t, h, gates, start, x_tick, burn_in, max_segment, eps):
+        want_h = model.read(h, t - start, gates.unbind(0)[t])
+        tick, h_out, start_out, x_tick_out = fn(model, h, start, x_tick, x, gates.unbind(0), t, eps, False,
+                                                burn_in, max_segment)
+        return (tick.dtype == torch.bool and tick.shape == (B,) and bool(tick.all())
+                and torch.equal(h_out, want_h) and torch.equal(start_out, torch.full((B,), float(t)))
+                and torch.equal(x_tick_out, x[t]) and _same_gradients(gen, h, gates, h_out, want_h))
+    return _every_case_passes(_probe_cases(0, B, [(4, None, 3e-3), (0, 2, 1e9), (2, 16, 1e9), (0, None, 1e9)]), check)
 
 
 def ticks_every_frame(jumpy_frame) -> bool:
